@@ -1,0 +1,63 @@
+"""Shared helpers for benchmarks: machine description, timing, result files.
+
+Each benchmark module `bench/NAME.py` defines `run(quick=False) -> str`, which
+measures and returns a Markdown section (tables, a sentence per finding).
+`python -m bench NAME` runs it, stores the section in `bench/results/NAME.md`
+with the command, machine and date, and rebuilds `BENCHMARKS.md` from every
+stored section.
+"""
+
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def machine_description():
+    import keras
+
+    cores = os.cpu_count()
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {cores} cores, Python {platform.python_version()}, "
+        f"Keras {keras.__version__} on {keras.backend.backend()} "
+        f"(load average at start {load:.1f})"
+    )
+
+
+def time_call(fn, warmup=2, repeats=5, min_seconds=1.0):
+    """Median seconds per call of `fn()` after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start_all = time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start_all < min_seconds:
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        if len(times) >= 50:
+            break
+    times.sort()
+    return times[len(times) // 2]
+
+
+def table(header, rows):
+    """A Markdown table from a header list and rows of values."""
+    def fmt(value):
+        if isinstance(value, float):
+            return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Training recipes: what `python -m zoo train NAME` runs.
+
+A recipe is a function that receives the user's `Options` and returns a `Run`:
+a compiled model, its data, and how to evaluate it. The CLI (`zoo.cli`) does
+the rest the same way for every model: mixed precision, distribution scope,
+`model.fit` with checkpoints / TensorBoard / early stopping, evaluation, and
+saving a preset. A new model only registers a recipe:
+
+    from zoo import recipes
+
+    @recipes.register("tweets-sentiment", preset="tweets-sentiment",
+                      description="attention pooling on SemEval/TweetEval")
+    def tweets_sentiment(options):
+        train, validation, test = ...            # tf.data or (x, y) arrays
+        model = ...; model.compile(...)
+        return recipes.Run(model, train, validation,
+                           evaluate=lambda m: {"macro_recall": ...},
+                           data="semeval2017-4a/train.tsv + tweeteval")
+"""
+
+import dataclasses
+from typing import Any, Callable, Optional
+
+_RECIPES = {}
+
+
+@dataclasses.dataclass
+class Options:
+    """What the user chose on the command line (None: the recipe's default)."""
+
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    data: Optional[str] = None  # a path or URL replacing the default dataset
+    seed: int = 0
+    quick: bool = False  # tiny sizes for tests and tutorials' fast mode
+    mixed_precision: str = "off"  # "off", "float16" or "bfloat16"
+    jit: bool = True
+    extra: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Run:
+    """What a recipe hands back to the training loop."""
+
+    model: Any  # a compiled keras.Model
+    train: Any  # tf.data.Dataset of (x, y), or a tuple (x, y)
+    validation: Any = None
+    evaluate: Optional[Callable[[Any], dict]] = None  # model -> {metric: value}
+    epochs: int = 10  # default when --epochs is not given
+    monitor: str = "val_loss"  # early stopping / best checkpoint
+    patience: Optional[int] = 3  # None: no early stopping
+    callbacks: list = dataclasses.field(default_factory=list)
+    data: str = ""  # human description of the data, for the model card
+    steps_per_epoch: Optional[int] = None
+
+
+@dataclasses.dataclass
+class Recipe:
+    name: str
+    build: Callable[[Options], Run]
+    description: str = ""
+    preset: Optional[str] = None  # the shipped preset this recipe trains
+
+
+def register(name, description="", preset=None):
+    """Decorator registering `fn(options) -> Run` under `name`."""
+
+    def decorator(fn):
+        if name in _RECIPES:
+            raise ValueError(f"recipe {name!r} is registered twice")
+        _RECIPES[name] = Recipe(name=name, build=fn, description=description, preset=preset)
+        return fn
+
+    return decorator
+
+
+def _load_all():
+    """Import the zoo families so that their recipes register themselves."""
+    import importlib
+
+    for family in ("translation", "tweets", "bert", "vit", "classifier"):
+        try:
+            importlib.import_module(f"zoo.{family}.recipes")
+        except ModuleNotFoundError as error:
+            if error.name != f"zoo.{family}.recipes" and error.name != f"zoo.{family}":
+                raise
+
+
+def get(name):
+    _load_all()
+    if name not in _RECIPES:
+        known = ", ".join(sorted(_RECIPES)) or "none"
+        raise ValueError(f"unknown model {name!r}; known recipes: {known}")
+    return _RECIPES[name]
+
+
+def names():
+    _load_all()
+    return sorted(_RECIPES)
