@@ -9,6 +9,7 @@ from setuptools import find_packages, setup
 INSTALL_REQUIRES = [
     "tensorflow>=2.21,<2.22",
     "tensorflow-text>=2.21,<2.22",
+    "tensorboard>=2.21,<2.22",  # zoo training logs (keras.callbacks.TensorBoard)
     "keras>=3.5",
     "keras-hub>=0.32,<0.33",
     "numpy",

@@ -72,12 +72,17 @@ def keras_mask(tensor):
     return get_keras_mask(tensor)
 
 
-def drop_keras_mask(tensor):
-    """Detach the implicit mask once a layer has consumed it."""
+def set_keras_mask(tensor, mask):
+    """Attach `mask` as the implicit Keras mask of `tensor` (None detaches)."""
     try:
-        from keras.src.backend import set_keras_mask
+        from keras.src.backend import set_keras_mask as keras_set_mask
     except ImportError:  # pragma: no cover - older Keras
         return
+    keras_set_mask(tensor, mask)
+
+
+def drop_keras_mask(tensor):
+    """Detach the implicit mask once a layer has consumed it."""
     set_keras_mask(tensor, None)
 
 

@@ -10,7 +10,7 @@ Conventions used throughout:
 
 Example, attention by hand on 3 tokens:
 
->>> import numpy as np
+>>> import keras, numpy as np
 >>> from kattn import ops
 >>> x = np.eye(3, 4, dtype="float32")[None]          # (1, 3, 4)
 >>> scores = ops.scaled_dot_score(x, x)               # (1, 3, 3)
@@ -42,11 +42,14 @@ def causal_mask(query_length, key_length, offset=0):
     when decoding one token at a time. With `offset=0` this is the lower
     triangle of the usual `(T, T)` causal mask.
 
+    >>> import keras
+    >>> from kattn.ops import causal_mask
     >>> keras.ops.convert_to_numpy(causal_mask(2, 3)).astype(int).tolist()
     [[1, 0, 0], [1, 1, 0]]
     """
-    query_positions = K.arange(query_length)[:, None] + offset  # (Tq, 1)
-    key_positions = K.arange(key_length)[None, :]  # (1, Tk)
+    offset = K.cast(offset, "int32")
+    query_positions = K.arange(query_length, dtype="int32")[:, None] + offset  # (Tq, 1)
+    key_positions = K.arange(key_length, dtype="int32")[None, :]  # (1, Tk)
     return K.greater_equal(query_positions, key_positions)  # (Tq, Tk)
 
 
@@ -64,6 +67,13 @@ def merge_masks(
     Returns:
         A boolean mask broadcastable to `(B, Tq, Tk)`, or None if every
         argument is None.
+
+    >>> import keras, numpy as np
+    >>> from kattn.ops import causal_mask, merge_masks
+    >>> keys_present = np.array([[True, True, False]])               # (1, 3)
+    >>> mask = merge_masks(key_mask=keys_present, causal=causal_mask(3, 3))
+    >>> keras.ops.convert_to_numpy(mask).astype(int).tolist()        # (1, 3, 3)
+    [[[1, 0, 0], [1, 1, 0], [1, 1, 0]]]
     """
     merged = None
 
@@ -88,6 +98,8 @@ def masked_softmax(logits, mask=None, axis=-1):
     A row whose every position is masked gives all zeros (never NaN), under
     float16 and bfloat16 too. The result has the dtype of `logits`.
 
+    >>> import keras, numpy as np
+    >>> from kattn.ops import masked_softmax
     >>> w = masked_softmax(np.zeros((1, 3)), np.array([[True, True, False]]))
     >>> keras.ops.convert_to_numpy(w).tolist()
     [[0.5, 0.5, 0.0]]
@@ -156,7 +168,9 @@ def scaled_dot_product_attention(
     are not requested, dropout is inactive and `kattn.config` selects it; the
     explicit path otherwise. Query rows with no visible key give zeros on both.
 
-    >>> q = np.random.rand(2, 5, 4, 8).astype("float32")
+    >>> import numpy as np
+    >>> from kattn.ops import scaled_dot_product_attention
+    >>> q = np.random.rand(2, 5, 4, 8).astype("float32")   # (B, T, heads, head_dim)
     >>> out = scaled_dot_product_attention(q, q, q, is_causal=True)
     >>> tuple(out.shape)
     (2, 5, 4, 8)
@@ -178,7 +192,7 @@ def scaled_dot_product_attention(
         return _fused_attention(query, key, value, mask, is_causal, scale)
 
     if is_causal:
-        causal = causal_mask(query.shape[1], key.shape[1])[None, None]
+        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
         mask = causal if mask is None else K.logical_and(mask, causal)
 
     # Scale the query first (as keras.layers.MultiHeadAttention does): smaller
@@ -205,7 +219,7 @@ def _fused_attention(query, key, value, mask, is_causal, scale):
     # The fused kernel gives a uniform average where a query sees no key;
     # the contract (and the explicit path) gives zeros there.
     if is_causal:
-        causal = causal_mask(query.shape[1], key.shape[1])[None, None]
+        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
         mask = K.logical_and(mask, causal)
     sees_a_key = K.any(mask, axis=-1)  # (B, H, Tq), maybe broadcast dims of 1
     sees_a_key = K.transpose(sees_a_key, (0, 2, 1))[..., None]  # (B, Tq, H, 1)
@@ -218,24 +232,57 @@ def _fused_attention(query, key, value, mask, is_causal, scale):
 
 
 def dot_score(query, keys):
-    """Luong's dot score: `q . k`."""
+    """Luong's dot score: `q . k`.
+
+    >>> import keras, numpy as np
+    >>> from kattn.ops import dot_score
+    >>> q = np.array([[[1.0, 2.0]]])                     # (1, 1, 2)
+    >>> k = np.array([[[3.0, 0.0], [1.0, 1.0]]])         # (1, 2, 2)
+    >>> keras.ops.convert_to_numpy(dot_score(q, k)).tolist()
+    [[[3.0, 3.0]]]
+    """
     return K.einsum("bqd,bkd->bqk", query, keys)
 
 
 def scaled_dot_score(query, keys):
-    """Vaswani's scaled dot score: `q . k / sqrt(d)`."""
+    """Vaswani's scaled dot score: `q . k / sqrt(d)`.
+
+    >>> import keras, numpy as np
+    >>> from kattn.ops import scaled_dot_score
+    >>> q = np.array([[[1.0, 1.0, 1.0, 1.0]]])           # (1, 1, 4): sqrt(d) = 2
+    >>> k = np.array([[[2.0, 2.0, 2.0, 2.0]]])           # (1, 1, 4)
+    >>> keras.ops.convert_to_numpy(scaled_dot_score(q, k)).tolist()
+    [[[4.0]]]
+    """
     scale = K.cast(1.0 / math.sqrt(query.shape[-1]), query.dtype)
     return K.einsum("bqd,bkd->bqk", query * scale, keys)
 
 
 def bilinear_score(query, keys, kernel):
-    """Luong's general (bilinear) score: `q^T W k`, kernel `W` of shape `(Dq, Dk)`."""
+    """Luong's general (bilinear) score: `q^T W k`, kernel `W` of shape `(Dq, Dk)`.
+
+    >>> import keras, numpy as np
+    >>> from kattn.ops import bilinear_score
+    >>> q = np.array([[[1.0, 0.0]]])                     # (1, 1, Dq=2)
+    >>> k = np.array([[[1.0, 1.0, 1.0]]])                # (1, 1, Dk=3)
+    >>> W = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]) # (Dq, Dk)
+    >>> keras.ops.convert_to_numpy(bilinear_score(q, k, W)).tolist()
+    [[[6.0]]]
+    """
     projected = K.einsum("bqd,de->bqe", query, kernel)  # (B, Tq, Dk)
     return K.einsum("bqe,bke->bqk", projected, keys)
 
 
 def cosine_score(query, keys, epsilon=1e-6):
-    """Graves' content score: cosine similarity `q . k / (|q| |k|)`, in [-1, 1]."""
+    """Graves' content score: cosine similarity `q . k / (|q| |k|)`, in [-1, 1].
+
+    >>> import keras, numpy as np
+    >>> from kattn.ops import cosine_score
+    >>> q = np.array([[[3.0, 0.0]]], "float32")
+    >>> k = np.array([[[5.0, 0.0], [0.0, 2.0], [-1.0, 0.0]]], "float32")
+    >>> np.round(keras.ops.convert_to_numpy(cosine_score(q, k)), 4).tolist()
+    [[[1.0, 0.0, -1.0]]]
+    """
     dtype = query.dtype
     query = K.cast(query, "float32")
     keys = K.cast(keys, "float32")
@@ -251,6 +298,14 @@ def additive_score(query, keys, query_kernel, key_kernel, score_vector, bias=Non
         query: `(B, Tq, Dq)`; keys: `(B, Tk, Dk)`.
         query_kernel: `W_q`, `(Dq, U)`; key_kernel: `W_k`, `(Dk, U)`.
         score_vector: `v`, `(U,)`; bias: `b`, `(U,)` or None.
+
+    >>> import keras, numpy as np
+    >>> from kattn.ops import additive_score
+    >>> q = np.zeros((1, 1, 2)); k = np.array([[[1.0, 0.0], [0.0, 0.0]]])
+    >>> W = np.eye(2); v = np.array([1.0, 1.0])
+    >>> scores = additive_score(q, k, W, W, v)           # v . tanh(k)
+    >>> np.round(keras.ops.convert_to_numpy(scores), 4).tolist()
+    [[[0.7616, 0.0]]]
     """
     projected_query = K.einsum("bqd,du->bqu", query, query_kernel)  # (B, Tq, U)
     projected_keys = K.einsum("bkd,du->bku", keys, key_kernel)  # (B, Tk, U)

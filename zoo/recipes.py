@@ -34,7 +34,7 @@ class Options:
     seed: int = 0
     quick: bool = False  # tiny sizes for tests and tutorials' fast mode
     mixed_precision: str = "off"  # "off", "float16" or "bfloat16"
-    jit: bool = True
+    jit: Optional[bool] = None  # None: the recipe's choice (Keras's "auto")
     extra: dict = dataclasses.field(default_factory=dict)
 
 
@@ -52,6 +52,7 @@ class Run:
     callbacks: list = dataclasses.field(default_factory=list)
     data: str = ""  # human description of the data, for the model card
     steps_per_epoch: Optional[int] = None
+    batch_size: int = 32  # for (x, y) arrays, when --batch-size is not given
 
 
 @dataclasses.dataclass

@@ -28,7 +28,7 @@ class AdditiveAttention(Attention):
 
     Example, one decoder state attending over 4 encoder states:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> attention = kattn.layers.AdditiveAttention(units=8)
     >>> state = np.random.rand(2, 16).astype("float32")              # (B, Dq)
     >>> encoder_states = np.random.rand(2, 4, 32).astype("float32")  # (B, Tk, Dk)

@@ -49,7 +49,7 @@ class Attention(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> layer = kattn.layers.Attention(score="dot")
     >>> state = np.array([[1.0, 0.0]], "float32")                  # (1, 2)
     >>> keys = np.array([[[1.0, 0.0], [0.0, 1.0]]], "float32")     # (1, 2, 2)

@@ -31,7 +31,7 @@ class AttentionPooling(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> tokens = keras.Input((None,), dtype="int32")
     >>> x = keras.layers.Embedding(100, 16, mask_zero=True)(tokens)
     >>> pooled = kattn.layers.AttentionPooling()(x)                 # (B, 16)

@@ -50,7 +50,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> mha = kattn.layers.MultiHeadAttention(num_heads=2, key_dim=4)
     >>> x = np.random.rand(3, 5, 8).astype("float32")
     >>> out, scores = mha(x, x, use_causal_mask=True, return_attention_scores=True)
@@ -177,18 +177,18 @@ class MultiHeadAttention(keras.layers.Layer):
             key = value
         self._check_inputs(query, value, key, query_mask, value_mask, attention_mask, cache, cache_update_index)
 
-        query_length = query.shape[1]
-        queries = self.query_dense(query)  # (B, Tq, H, key_dim)
+        query_length = ops.shape(query)[1]
+        queries = self._project(self.query_dense, query)  # (B, Tq, H, key_dim)
         causal_offset = 0
         written = None  # keys that exist: all, or those written to the cache
         if cache is None:
-            keys = self.key_dense(key)  # (B, Tk, H, key_dim)
-            values = self.value_dense(value)  # (B, Tk, H, value_dim)
+            keys = self._project(self.key_dense, key)  # (B, Tk, H, key_dim)
+            values = self._project(self.value_dense, value)  # (B, Tk, H, value_dim)
         elif cache_update_index is None:
             keys, values = cache[:, 0], cache[:, 1]  # precomputed, read only
         else:
-            new_keys = self.key_dense(key)  # (B, Tq, H, key_dim)
-            new_values = self.value_dense(value)
+            new_keys = self._project(self.key_dense, key)  # (B, Tq, H, key_dim)
+            new_values = self._project(self.value_dense, value)
             start = [0, cache_update_index, 0, 0]
             keys = ops.slice_update(cache[:, 0], start, ops.cast(new_keys, cache.dtype))
             values = ops.slice_update(cache[:, 1], start, ops.cast(new_values, cache.dtype))
@@ -197,12 +197,13 @@ class MultiHeadAttention(keras.layers.Layer):
             values = ops.cast(values, queries.dtype)
             causal_offset = cache_update_index
             if not use_causal_mask:
-                key_positions = ops.arange(keys.shape[1])
-                written = key_positions[None, :] < cache_update_index + query_length  # (1, max_length)
+                key_positions = ops.arange(ops.shape(keys)[1], dtype="int32")
+                last_written = ops.cast(cache_update_index, "int32") + query_length
+                written = key_positions[None, :] < last_written  # (1, max_length)
 
         causal = None
         if use_causal_mask:
-            causal = attention_ops.causal_mask(query_length, keys.shape[1], causal_offset)
+            causal = attention_ops.causal_mask(query_length, ops.shape(keys)[1], causal_offset)
         mask = attention_ops.merge_masks(
             query_mask=query_mask,
             key_mask=value_mask,
@@ -230,6 +231,24 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None:
             results += (cache,)
         return results[0] if len(results) == 1 else results
+
+    @staticmethod
+    def _project(dense, tensor):
+        """Apply a projection without handing it the Keras mask of `tensor`.
+
+        The padding masks were already read into `query_mask`/`value_mask`;
+        EinsumDense does not take masks and would warn that it drops them.
+        The mask is put back afterwards, so other layers reading the same
+        tensor still see it (keras.layers.MultiHeadAttention deletes it).
+        """
+        mask = checks.keras_mask(tensor)
+        if mask is None:
+            return dense(tensor)
+        checks.drop_keras_mask(tensor)
+        try:
+            return dense(tensor)
+        finally:
+            checks.set_keras_mask(tensor, mask)
 
     def get_config(self):
         config = super().get_config()

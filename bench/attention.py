@@ -1,0 +1,365 @@
+"""Benchmark of the attention core (issue 1/9), on the TensorFlow backend.
+
+    python -m bench attention            # a few minutes on a 2-core CPU
+    python -m bench attention --quick    # tiny sizes, checks that it runs
+
+Three measurements, each a ratio of two things timed in the same process:
+
+(a) forward + backward of `kattn.layers.MultiHeadAttention` against
+    `keras.layers.MultiHeadAttention` holding the same weights (causal
+    self-attention, loss = sum of the output, gradients for the weights and
+    the input), each step compiled with `tf.function(jit_compile=True)`;
+(b) greedy decoding of 256 tokens with a small decoder-only stack of our
+    `MultiHeadAttention`: through the key/value cache against recomputing
+    the whole prefix at every step (both steps are `tf.function`s with
+    dynamic shapes, called once per token);
+(c) time of the explicit attention path / time of the fused one
+    (`kattn.ops.scaled_dot_product_attention`, forward + backward, compiled),
+    on TensorFlow and, in a subprocess, on JAX: the measurement behind
+    `kattn.config`'s "auto" policy.
+
+`python -m bench.attention kernels` prints (c) for the current backend as
+JSON; (c) runs it with KERAS_BACKEND=jax.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from bench import common  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ----------------------------------------------------------------------------
+# (a) our MultiHeadAttention vs keras.layers.MultiHeadAttention, fwd + bwd
+# ----------------------------------------------------------------------------
+
+
+def _mha_step(layer, x):
+    """A compiled forward + backward step of causal self-attention."""
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True)
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, x, use_causal_mask=True))
+        return tape.gradient(loss, [x] + layer.trainable_variables)
+
+    return lambda: [g.numpy() for g in step(x)[:1]]
+
+
+def interleaved_medians(steps, rounds):
+    """Median seconds of each step in `steps` (a dict of callables), timing them
+    in turn round after round so that a change in machine load hits all alike."""
+    for step in steps.values():  # compile and warm up
+        step()
+        step()
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def mha_throughput(batch, width, heads, lengths, repeats):
+    import keras
+    import tensorflow as tf
+
+    import kattn
+
+    rows = []
+    for length in lengths:
+        x = tf.constant(np.random.default_rng(0).normal(size=(batch, length, width)), "float32")
+        theirs = keras.layers.MultiHeadAttention(heads, width // heads)
+        theirs(x, x)
+        steps = {"keras": _mha_step(theirs, x)}
+        for path in ("auto", "explicit", "fused"):
+            with kattn.config.use_attention_implementation(path):
+                ours = kattn.layers.MultiHeadAttention(heads, width // heads)
+                ours(x, x)
+                ours.set_weights(theirs.get_weights())
+                step = _mha_step(ours, x)
+                step()  # trace now: the path is chosen while tracing
+            steps[path] = step
+        timings = interleaved_medians(steps, repeats)
+        sequences_per_s = {name: batch / t for name, t in timings.items()}
+        rows.append(
+            [
+                length,
+                sequences_per_s["keras"],
+                sequences_per_s["auto"],
+                sequences_per_s["auto"] / sequences_per_s["keras"],
+                sequences_per_s["explicit"] / sequences_per_s["keras"],
+                sequences_per_s["fused"] / sequences_per_s["keras"],
+            ]
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------
+# (b) greedy decoding: key/value cache vs recomputing the prefix
+# ----------------------------------------------------------------------------
+
+
+class _TinyDecoder:
+    """Decoder-only stack: embeddings, then per block causal MHA + FFN
+    (pre-norm, residuals), then logits. Just enough to time decoding."""
+
+    def __init__(self, vocabulary, width, heads, blocks, ffn, max_length):
+        import keras
+
+        import kattn
+
+        self.heads, self.head_dim, self.max_length = heads, width // heads, max_length
+        self.token_embedding = keras.layers.Embedding(vocabulary, width)
+        self.position_embedding = keras.layers.Embedding(max_length, width)
+        self.blocks = [
+            (
+                keras.layers.LayerNormalization(),
+                kattn.layers.MultiHeadAttention(heads, width // heads),
+                keras.layers.LayerNormalization(),
+                keras.layers.Dense(ffn, activation="relu"),
+                keras.layers.Dense(width),
+            )
+            for _ in range(blocks)
+        ]
+        self.logits = keras.layers.Dense(vocabulary)
+
+    def __call__(self, tokens, start=0, caches=None):
+        """tokens (B, T) at positions start..start+T-1 -> logits (B, T, V)."""
+        import keras
+
+        positions = keras.ops.arange(keras.ops.shape(tokens)[1]) + start
+        x = self.token_embedding(tokens) + self.position_embedding(positions)[None]
+        new_caches = []
+        for i, (norm1, attention, norm2, hidden, output) in enumerate(self.blocks):
+            h = norm1(x)
+            if caches is None:
+                x = x + attention(h, h, use_causal_mask=True)
+            else:
+                attended, cache = attention(
+                    h, h, use_causal_mask=True, cache=caches[i], cache_update_index=start
+                )
+                new_caches.append(cache)
+                x = x + attended
+            x = x + output(hidden(norm2(x)))
+        return self.logits(x), new_caches
+
+    def empty_caches(self, batch):
+        import keras
+
+        shape = (batch, 2, self.max_length, self.heads, self.head_dim)
+        return [keras.ops.zeros(shape) for _ in self.blocks]
+
+
+def greedy_decoding(batch, width, heads, blocks, ffn, new_tokens):
+    import tensorflow as tf
+
+    model = _TinyDecoder(1000, width, heads, blocks, ffn, new_tokens + 1)
+    prompt = tf.constant(np.random.default_rng(0).integers(1, 1000, size=(batch, 1)), "int32")
+    model(prompt)  # build
+
+    @tf.function(reduce_retracing=True)
+    def cached_step(token, caches, index):
+        logits, caches = model(token, index, caches)
+        return tf.argmax(logits[:, -1], axis=-1, output_type=tf.int32)[:, None], caches
+
+    @tf.function(reduce_retracing=True)
+    def recompute_step(prefix):
+        logits, _ = model(prefix)
+        return tf.argmax(logits[:, -1], axis=-1, output_type=tf.int32)[:, None]
+
+    def decode_with_cache():
+        caches, token, generated = model.empty_caches(batch), prompt, []
+        for index in range(new_tokens):
+            token, caches = cached_step(token, caches, tf.constant(index))
+            generated.append(token)
+        return tf.concat(generated, axis=1).numpy()
+
+    def decode_by_recomputing():
+        prefix = prompt
+        for _ in range(new_tokens):
+            prefix = tf.concat([prefix, recompute_step(prefix)], axis=1)
+        return prefix[:, 1:].numpy()
+
+    # Warm up both (tracing), then time one full generation each.
+    decode_with_cache()
+    decode_by_recomputing()
+    start = time.perf_counter()
+    cached_tokens = decode_with_cache()
+    cached_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    recomputed_tokens = decode_by_recomputing()
+    recompute_seconds = time.perf_counter() - start
+    same = bool(np.array_equal(cached_tokens, recomputed_tokens))
+    generated = batch * new_tokens
+    return generated / cached_seconds, generated / recompute_seconds, same
+
+
+# ----------------------------------------------------------------------------
+# (c) explicit vs fused path of scaled_dot_product_attention
+# ----------------------------------------------------------------------------
+
+
+def _kernel_step(backend, path, q):
+    """Compiled fwd+bwd of ops.scaled_dot_product_attention on one path."""
+    import keras
+
+    import kattn
+
+    def loss(q, k, v):
+        with kattn.config.use_attention_implementation(path):
+            out = kattn.ops.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return keras.ops.sum(out * out)
+
+    if backend == "jax":
+        import jax
+
+        step = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))
+        return lambda: jax.block_until_ready(step(q, q, q))
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True)
+    def step(q, k, v):
+        with tf.GradientTape() as tape:
+            tape.watch([q, k, v])
+            total = loss(q, k, v)
+        return tape.gradient(total, [q, k, v])
+
+    q = tf.constant(q)
+    return lambda: [g.numpy() for g in step(q, q, q)[:1]]
+
+
+def kernel_ratios(batch, heads, head_dim, lengths, repeats):
+    """{length: time explicit / time fused} on the current backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    ratios = {}
+    for length in lengths:
+        q = np.random.default_rng(0).normal(size=(batch, length, heads, head_dim)).astype("float32")
+        t = interleaved_medians(
+            {path: _kernel_step(backend, path, q) for path in ("explicit", "fused")}, repeats
+        )
+        ratios[length] = {"explicit_s": t["explicit"], "fused_s": t["fused"], "ratio": t["explicit"] / t["fused"]}
+    return ratios
+
+
+def _kernel_ratios_on(backend, sizes):
+    """Run kernel_ratios in a subprocess with KERAS_BACKEND=backend."""
+    environment = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.attention", "kernels", json.dumps(sizes)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, check=True,
+    )
+    ratios = json.loads(completed.stdout.strip().splitlines()[-1])
+    return {int(length): value for length, value in ratios.items()}
+
+
+# ----------------------------------------------------------------------------
+
+
+def run(quick=False):
+    if quick:
+        mha_sizes = dict(batch=2, width=32, heads=4, lengths=[16, 64], repeats=2)
+        decode_sizes = dict(batch=2, width=32, heads=4, blocks=1, ffn=64, new_tokens=16)
+        kernel_sizes = dict(batch=2, heads=2, head_dim=8, lengths=[16, 64], repeats=2)
+    else:
+        mha_sizes = dict(batch=4, width=256, heads=8, lengths=[128, 512, 2048], repeats=9)
+        decode_sizes = dict(batch=8, width=256, heads=8, blocks=4, ffn=1024, new_tokens=256)
+        kernel_sizes = dict(batch=8, heads=8, head_dim=64, lengths=[128, 512, 1024], repeats=7)
+
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError("bench/attention.py measures the TensorFlow backend; unset KERAS_BACKEND.")
+
+    out = ["## Attention core: MultiHeadAttention, KV cache, fused vs explicit"]
+    out.append(
+        "The CPU is shared with other engineers' jobs while this runs (load average in the "
+        "header); absolute figures wobble, ratios are taken within one run.\n"
+    )
+
+    s = mha_sizes
+    rows = mha_throughput(**s)
+    out.append(
+        f"### (a) Forward + backward, ours vs `keras.layers.MultiHeadAttention`\n\n"
+        f"Causal self-attention, batch {s['batch']}, width {s['width']}, {s['heads']} heads × "
+        f"{s['width'] // s['heads']}, same weights (`set_weights`), loss = sum of output, "
+        f"gradients for weights and input, step compiled with `tf.function(jit_compile=True)`, "
+        f"median of {s['repeats']} interleaved steps. Ratio > 1: ours is faster.\n"
+    )
+    out.append(
+        common.table(
+            ["T", "keras seq/s", "ours (auto) seq/s", "ours auto ÷ keras", "ours explicit ÷ keras",
+             "ours fused ÷ keras"],
+            rows,
+        )
+    )
+
+    s = decode_sizes
+    cached, recomputed, same = greedy_decoding(**s)
+    out.append(
+        f"\n### (b) Greedy decoding of {s['new_tokens']} tokens: KV cache vs recomputing the prefix\n\n"
+        f"Decoder-only stack of {s['blocks']} pre-norm blocks (our `MultiHeadAttention`, "
+        f"{s['heads']} heads, width {s['width']}, FFN {s['ffn']}), vocabulary 1000, batch "
+        f"{s['batch']}, 1-token prompt; one `tf.function` call per generated token on both sides.\n"
+    )
+    out.append(
+        common.table(
+            ["method", "tokens/s"],
+            [["KV cache (`cache`, `cache_update_index`)", cached], ["recompute the whole prefix", recomputed]],
+        )
+    )
+    out.append(
+        f"\nSpeed-up of the cache: **{cached / recomputed:.1f}×**; both produced "
+        f"{'the same' if same else 'DIFFERENT'} tokens."
+    )
+
+    s = kernel_sizes
+    tf_ratios = kernel_ratios(**s)
+    try:
+        jax_ratios = _kernel_ratios_on("jax", s)
+    except (subprocess.CalledProcessError, ValueError) as error:  # JAX missing or failing
+        jax_ratios = None
+        jax_note = f"JAX run failed: {str(error)[:200]}"
+    out.append(
+        f"\n### (c) Explicit ÷ fused time of `kattn.ops.scaled_dot_product_attention`\n\n"
+        f"Batch {s['batch']}, {s['heads']} heads × {s['head_dim']}, causal, forward + backward; "
+        f"TF: `tf.function(jit_compile=True)`; JAX: `jax.jit(jax.grad(...))` in a subprocess. "
+        f"Below 1: the explicit einsum path is faster.\n"
+    )
+    rows = [["TensorFlow (XLA)"] + [tf_ratios[t]["ratio"] for t in s["lengths"]]]
+    if jax_ratios is not None:
+        rows.append(["JAX (jit)"] + [jax_ratios[t]["ratio"] for t in s["lengths"]])
+    out.append(common.table(["backend"] + [f"T={t}" for t in s["lengths"]], rows))
+    if jax_ratios is None:
+        out.append("\n" + jax_note)
+    out.append(
+        "\nFused milliseconds per step: TF "
+        + ", ".join(f"{tf_ratios[t]['fused_s'] * 1e3:.0f}" for t in s["lengths"])
+        + (
+            "; JAX " + ", ".join(f"{jax_ratios[t]['fused_s'] * 1e3:.0f}" for t in s["lengths"])
+            if jax_ratios is not None
+            else ""
+        )
+        + f" (T = {', '.join(map(str, s['lengths']))})."
+    )
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "kernels":
+        print(json.dumps(kernel_ratios(**json.loads(sys.argv[2]))))
+    else:
+        sys.exit("usage: python -m bench.attention kernels '<json sizes>'  (or: python -m bench attention)")

@@ -1,0 +1,254 @@
+"""One transformer decoder block: causal self-attention, cross-attention, FFN."""
+
+import keras
+
+from kattn import checks
+from kattn.layers.multi_head_attention import MultiHeadAttention
+from kattn.layers.transformer_encoder_block import head_size
+
+
+@keras.saving.register_keras_serializable(package="kattn")
+class TransformerDecoderBlock(keras.layers.Layer):
+    """The decoder block of Vaswani et al. (2017).
+
+    Post-norm (default), each sub-layer wrapped as `x = LayerNorm(x + Dropout(f(x)))`:
+
+        1. causal self-attention over the decoder sequence
+        2. cross-attention: decoder queries, encoder keys/values
+           (only with `cross_attention=True`)
+        3. FFN: Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))
+
+    `norm_first=True` gives the pre-norm block, `x = x + Dropout(f(LayerNorm(x)))`.
+    Sub-layer names follow `keras_hub.layers.TransformerDecoder`
+    (`self_attention`, `cross_attention`, `*_layer_norm`, `feedforward_*`).
+
+    Args:
+        num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon,
+        norm_first, key_dim: as in `TransformerEncoderBlock`.
+        cross_attention: whether the block attends to an encoder sequence
+            (False: a decoder-only block, as in GPT).
+
+    Call arguments:
+        decoder_sequence: `(B, T, D)`.
+        encoder_sequence: `(B, S, De)`; required with cross-attention, not
+            allowed without.
+        decoder_padding_mask: `(B, T)` (with a cache: `(B, max_length)`, over
+            the cache positions), False on padding; defaults to the Keras mask
+            of `decoder_sequence`.
+        encoder_padding_mask: `(B, S)`; defaults to the Keras mask of
+            `encoder_sequence`.
+        use_causal_mask: token i sees decoder tokens j <= i only.
+        self_attention_cache: `(B, 2, max_length, heads, key_dim)`, the keys
+            and values of the earlier steps.
+        self_attention_cache_update_index: where this call's tokens go in the
+            cache (int or scalar tensor); the causal mask is shifted by it.
+        return_attention_scores: also return `{"self": (B, H, T, T or
+            max_length), "cross": (B, H, T, S)}` ("cross" only with
+            cross-attention).
+
+    Returns:
+        `(B, T, D)`; then the updated cache if one was given; then the scores
+        dict if asked.
+
+    Example, decoding two steps with the cache:
+
+    >>> import numpy as np, kattn
+    >>> block = kattn.layers.TransformerDecoderBlock(num_heads=2, intermediate_dim=16)
+    >>> target = np.random.rand(1, 3, 8).astype("float32")
+    >>> source = np.random.rand(1, 5, 8).astype("float32")
+    >>> full = block(target, source)                      # (1, 3, 8)
+    >>> cache = np.zeros((1, 2, 3, 2, 4), "float32")      # (B, 2, max_len, H, head_dim)
+    >>> step0, cache = block(target[:, 0:1], source, self_attention_cache=cache,
+    ...                      self_attention_cache_update_index=0)
+    >>> step1, cache = block(target[:, 1:2], source, self_attention_cache=cache,
+    ...                      self_attention_cache_update_index=1)
+    >>> bool(np.allclose(step1, full[:, 1:2], atol=1e-5))
+    True
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        activation="relu",
+        layer_norm_epsilon=1e-5,
+        norm_first=False,
+        key_dim=None,
+        cross_attention=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = checks.positive_int("num_heads", num_heads)
+        self.intermediate_dim = checks.positive_int("intermediate_dim", intermediate_dim)
+        self.dropout = checks.rate("dropout", dropout)
+        self.activation = keras.activations.get(activation)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.norm_first = bool(norm_first)
+        self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
+        self.cross_attention = bool(cross_attention)
+        self.supports_masking = True
+
+    def _norm(self, name, shape):
+        norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        )
+        norm.build(shape)
+        return norm
+
+    def _dropout(self, name):
+        return keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name=name)
+
+    def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
+        shape = decoder_sequence_shape
+        if len(shape) != 3 or shape[-1] is None:
+            raise ValueError(
+                "`decoder_sequence` must have shape (batch, length, features) "
+                f"with known features; received shape {tuple(shape)}."
+            )
+        if self.cross_attention and encoder_sequence_shape is None:
+            raise ValueError(
+                "`encoder_sequence` is required when `cross_attention=True`; "
+                "received None. Use cross_attention=False for a decoder-only block."
+            )
+        d_model = shape[-1]
+        key_dim = head_size(d_model, self.num_heads, self.key_dim)
+        policy = self.dtype_policy
+
+        self.self_attention = MultiHeadAttention(
+            self.num_heads, key_dim, dropout=self.dropout, dtype=policy, name="self_attention"
+        )
+        self.self_attention.build(shape, shape)
+        self.self_attention_norm = self._norm("self_attention_layer_norm", shape)
+        self.self_attention_dropout = self._dropout("self_attention_dropout")
+
+        if self.cross_attention:
+            self.cross_attention_layer = MultiHeadAttention(
+                self.num_heads, key_dim, dropout=self.dropout, dtype=policy, name="cross_attention"
+            )
+            self.cross_attention_layer.build(shape, encoder_sequence_shape)
+            self.cross_attention_norm = self._norm("cross_attention_layer_norm", shape)
+            self.cross_attention_dropout = self._dropout("cross_attention_dropout")
+
+        self.feedforward_intermediate = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation, dtype=policy,
+            name="feedforward_intermediate_dense",
+        )
+        self.feedforward_intermediate.build(shape)
+        self.feedforward_intermediate_dropout = self._dropout("feedforward_intermediate_dropout")
+        self.feedforward_output = keras.layers.Dense(
+            d_model, dtype=policy, name="feedforward_output_dense"
+        )
+        self.feedforward_output.build(tuple(shape[:-1]) + (self.intermediate_dim,))
+        self.feedforward_norm = self._norm("feedforward_layer_norm", shape)
+        self.feedforward_dropout = self._dropout("feedforward_dropout")
+
+    def call(
+        self,
+        decoder_sequence,
+        encoder_sequence=None,
+        decoder_padding_mask=None,
+        encoder_padding_mask=None,
+        use_causal_mask=True,
+        self_attention_cache=None,
+        self_attention_cache_update_index=None,
+        return_attention_scores=False,
+        training=None,
+    ):
+        checks.rank("decoder_sequence", decoder_sequence, (3,), "(batch, length, features)")
+        if self.cross_attention and encoder_sequence is None:
+            raise ValueError(
+                "`encoder_sequence` is required: this block was made with "
+                "cross_attention=True; received None."
+            )
+        if not self.cross_attention and encoder_sequence is not None:
+            raise ValueError(
+                "`encoder_sequence` must be None: this block was made with "
+                f"cross_attention=False; received shape {tuple(encoder_sequence.shape)}."
+            )
+        if decoder_padding_mask is None and self_attention_cache is None:
+            # With a cache the keys are the cache positions, which the Keras
+            # mask of this call's tokens does not cover.
+            decoder_padding_mask = checks.keras_mask(decoder_sequence)
+        if encoder_sequence is not None and encoder_padding_mask is None:
+            encoder_padding_mask = checks.keras_mask(encoder_sequence)
+        scores = {}
+
+        # 1. Causal self-attention (reading and writing the cache if given).
+        residual = decoder_sequence
+        x = self.self_attention_norm(decoder_sequence) if self.norm_first else decoder_sequence
+        attended = self.self_attention(
+            x,
+            x,
+            value_mask=decoder_padding_mask,
+            use_causal_mask=use_causal_mask,
+            return_attention_scores=return_attention_scores,
+            training=training,
+            cache=self_attention_cache,
+            cache_update_index=self_attention_cache_update_index,
+        )
+        if self_attention_cache is None and not return_attention_scores:
+            attended = (attended,)
+        attended, *extras = attended
+        if return_attention_scores:
+            scores["self"] = extras.pop(0)  # (B, H, T, T or max_length)
+        if self_attention_cache is not None:
+            self_attention_cache = extras.pop(0)  # (B, 2, max_length, H, key_dim)
+        x = residual + self.self_attention_dropout(attended, training=training)
+        if not self.norm_first:
+            x = self.self_attention_norm(x)
+
+        # 2. Cross-attention to the encoder sequence.
+        if self.cross_attention:
+            residual = x
+            if self.norm_first:
+                x = self.cross_attention_norm(x)
+            attended = self.cross_attention_layer(
+                x,
+                encoder_sequence,
+                value_mask=encoder_padding_mask,
+                return_attention_scores=return_attention_scores,
+                training=training,
+            )
+            if return_attention_scores:
+                attended, scores["cross"] = attended  # (B, H, T, S)
+            x = residual + self.cross_attention_dropout(attended, training=training)
+            if not self.norm_first:
+                x = self.cross_attention_norm(x)
+
+        # 3. Feed-forward network.
+        residual = x
+        if self.norm_first:
+            x = self.feedforward_norm(x)
+        x = self.feedforward_intermediate(x)  # (B, T, intermediate_dim)
+        x = self.feedforward_intermediate_dropout(x, training=training)
+        x = self.feedforward_output(x)  # (B, T, D)
+        x = residual + self.feedforward_dropout(x, training=training)
+        if not self.norm_first:
+            x = self.feedforward_norm(x)
+
+        results = (x,)
+        if self_attention_cache is not None:
+            results += (self_attention_cache,)
+        if return_attention_scores:
+            results += (scores,)
+        return results[0] if len(results) == 1 else results
+
+    def compute_mask(self, decoder_sequence, previous_mask=None):
+        return previous_mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "activation": keras.activations.serialize(self.activation),
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "norm_first": self.norm_first,
+                "key_dim": self.key_dim,
+                "cross_attention": self.cross_attention,
+            }
+        )
+        return config

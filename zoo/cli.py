@@ -1,0 +1,184 @@
+"""`python -m zoo`: list, train, evaluate and run the zoo's models.
+
+    python -m zoo list                                  # shipped presets and recipes
+    python -m zoo train classifier --epochs 3           # train, evaluate, save a preset
+    python -m zoo train classifier --resume             # continue after an interruption
+    python -m zoo evaluate runs/classifier              # a preset folder or shipped name
+    python -m zoo classify runs/classifier "the red cat saw a blue dog"
+    python -m zoo translate PRESET "3rd of March 2021"
+    python -m zoo demo                                  # a small model learns, in a minute
+
+A mistake on the command line (unknown model, missing data file, broken
+preset) prints one line `zoo: error: ...` on stderr and exits with code 2.
+
+>>> from zoo import cli
+>>> cli.main(["train", "no-such-model"])
+2
+"""
+
+import argparse
+import os
+import shlex
+import sys
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit code 2."""
+
+
+def build_parser():
+    parser = _Parser(prog="python -m zoo", description="The kattn model zoo.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("list", help="shipped presets and trainable models")
+
+    train = commands.add_parser("train", help="train a model with its recipe and save a preset")
+    train.add_argument("model", help="a recipe name (see `list`)")
+    train.add_argument("--epochs", type=int, help="default: the recipe's")
+    train.add_argument("--batch-size", type=int, help="global batch size; default: the recipe's")
+    train.add_argument("--data", help="a data file or folder replacing the recipe's default")
+    train.add_argument("--output", help="preset folder; default runs/MODEL")
+    train.add_argument("--mixed-precision", choices=("off", "float16", "bfloat16"), default="off")
+    train.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
+                       help="XLA-compile the steps (default: the recipe's choice)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from the checkpoint in runs/MODEL-training")
+    train.add_argument("--strategy", choices=("none", "mirrored"), default="none",
+                       help="mirrored: data parallel over all devices "
+                            "(tf.distribute.MirroredStrategy / keras.distribution.DataParallel)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a preset with its recipe's test data")
+    evaluate.add_argument("preset", help="a shipped preset name or a preset folder")
+    evaluate.add_argument("--data", help="a data file replacing the recipe's default")
+    evaluate.add_argument("--batch-size", type=int)
+    evaluate.add_argument("--quick", action="store_true")
+
+    for name, verb in (("translate", "translate"), ("classify", "classify")):
+        command = commands.add_parser(name, help=f"{verb} texts with a preset")
+        command.add_argument("preset", help="a shipped preset name or a preset folder")
+        command.add_argument("texts", nargs="+", metavar="TEXT")
+
+    commands.add_parser("demo", help="train a small attention model and show what it learned")
+    return parser
+
+
+def main(argv=None):
+    """Run the command line `argv` (default `sys.argv[1:]`); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, argv) or 0
+    except UsageError as error:
+        return _fail(error)
+    except (ValueError, FileNotFoundError) as error:  # includes zoo.PresetError
+        return _fail(error)
+
+
+def _fail(error):
+    message = " ".join(str(error).split())  # one line
+    print(f"zoo: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _check_data_path(path):
+    if path and not path.startswith(("http://", "https://")) and not os.path.exists(path):
+        raise FileNotFoundError(f"--data: no such file or folder: {path}")
+
+
+def _list(args, argv):
+    from zoo import presets, recipes
+
+    shipped = presets.list()
+    print("Shipped presets (zoo.load(NAME)):")
+    for name, description in shipped.items():
+        print(f"  {name:28} {description}")
+    if not shipped:
+        print("  none yet")
+    print("Trainable models (python -m zoo train MODEL):")
+    for name in recipes.names():
+        recipe = recipes.get(name)
+        print(f"  {name:28} {recipe.description}")
+
+
+def _train(args, argv):
+    from zoo import recipes, training
+
+    recipes.get(args.model)  # an unknown name fails here, before any work
+    _check_data_path(args.data)
+    options = recipes.Options(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        data=args.data,
+        seed=args.seed,
+        quick=args.quick,
+        mixed_precision=args.mixed_precision,
+        jit=args.jit,
+    )
+    command = "python -m zoo " + " ".join(shlex.quote(a) for a in argv)
+    result = training.train(
+        args.model,
+        options,
+        output=args.output,
+        resume=args.resume,
+        strategy=args.strategy,
+        command=command,
+    )
+    print("Test metrics: " + ", ".join(f"{k} = {v:.4g}" for k, v in result.metrics.items()))
+    print(f"Preset saved to {result.preset}")
+
+
+def _evaluate(args, argv):
+    from zoo import presets, recipes, training
+
+    _check_data_path(args.data)
+    model = presets.load(args.preset)
+    recipe_name = presets.verify(presets.resolve(args.preset)).get("recipe")
+    if not recipe_name:
+        raise ValueError(f"preset {args.preset!r} records no recipe, so there is no test data to use.")
+    options = recipes.Options(data=args.data, batch_size=args.batch_size, quick=args.quick)
+    run = recipes.get(recipe_name).build(options)
+    metrics = training.evaluate(run, model)
+    for name, value in metrics.items():
+        print(f"{name}: {value:.4g}")
+
+
+def _apply(method):
+    def command(args, argv):
+        import zoo
+
+        model = zoo.load(args.preset)
+        if not hasattr(model, method):
+            raise ValueError(
+                f"preset {args.preset!r} is a {type(model).__name__}, which has no {method}()."
+            )
+        for text, answer in zip(args.texts, getattr(model, method)(args.texts)):
+            print(f"{text}\t{answer}")
+
+    return command
+
+
+def _demo(args, argv):
+    from zoo import demo
+
+    demo.main()
+
+
+COMMANDS = {
+    "list": _list,
+    "train": _train,
+    "evaluate": _evaluate,
+    "translate": _apply("translate"),
+    "classify": _apply("classify"),
+    "demo": _demo,
+}

@@ -1,0 +1,257 @@
+"""The training loop behind `python -m zoo train`, the same for every recipe.
+
+    policy  -> seed -> distribution scope -> recipe builds model and data
+            -> model.fit with callbacks -> Run.evaluate -> zoo.save
+
+Callbacks: Keras's progress bar, `BackupAndRestore` (a checkpoint of the
+weights *and* the optimizer state at the end of every epoch, with the epoch
+number), the layers' random-seed states beside it (so dropout after a resume
+draws the same masks as an uninterrupted run), TensorBoard logs (TensorFlow
+backend) and `EarlyStopping` when the recipe sets `patience`.
+
+Resuming gives the same weights as an uninterrupted run: `(x, y)` arrays are
+batched by `ShuffledBatches`, whose order in epoch `e` depends only on
+`(seed, e)`, never on how many epochs this process has run.
+
+The preset goes to `output` (default `runs/<recipe>`); training state to
+`workdir` (default `runs/<recipe>-training`): `checkpoint/` (deleted once
+training finishes) and `logs/` (TensorBoard).
+
+Example, training the embedded classifier for one quick epoch:
+
+>>> import tempfile
+>>> from zoo import recipes, training
+>>> result = training.train("classifier", recipes.Options(epochs=1, quick=True),
+...                         workdir=tempfile.mkdtemp(), verbose=0)
+>>> sorted(result.metrics)
+['accuracy']
+"""
+
+import contextlib
+import dataclasses
+import math
+import os
+import shutil
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo import presets
+from zoo import recipes
+
+MIXED_PRECISION_POLICIES = {
+    "off": "float32",
+    "float16": "mixed_float16",  # compile() wraps the optimizer in a LossScaleOptimizer
+    "bfloat16": "mixed_bfloat16",  # same exponent range as float32: no loss scaling
+}
+STRATEGIES = ("none", "mirrored")
+
+
+@dataclasses.dataclass
+class Result:
+    """What `train` hands back."""
+
+    model: Any
+    metrics: dict
+    preset: str  # the preset folder
+    history: Any  # the keras.callbacks.History of model.fit
+
+
+def train(
+    name,
+    options=None,
+    *,
+    output=None,
+    workdir=None,
+    resume=False,
+    strategy="none",
+    callbacks=(),
+    command=None,
+    verbose="auto",
+):
+    """Train recipe `name`, evaluate it and save a preset.
+
+    Args:
+        name: a registered recipe (see `zoo.recipes.names()`).
+        options: `zoo.recipes.Options`; defaults everywhere when None.
+        output: the preset folder; default `runs/<name>`.
+        workdir: checkpoints and TensorBoard logs; default `runs/<name>-training`.
+        resume: continue from the checkpoint in `workdir` if there is one.
+            Without it an old checkpoint is deleted and training starts anew.
+        strategy: "none", or "mirrored": data parallel over every device,
+            with `tf.distribute.MirroredStrategy` on TensorFlow and
+            `keras.distribution.DataParallel` on JAX.
+        callbacks: extra Keras callbacks for `model.fit`.
+        command: the command line, recorded in the preset's metadata.
+        verbose: passed to `model.fit`.
+
+    Returns:
+        A `Result` with the trained model, its metrics and the preset folder.
+    """
+    recipe = recipes.get(name)
+    options = options or recipes.Options()
+    if options.mixed_precision not in MIXED_PRECISION_POLICIES:
+        raise ValueError(
+            f"`mixed_precision` must be one of {tuple(MIXED_PRECISION_POLICIES)}; "
+            f"received {options.mixed_precision!r}."
+        )
+    output = output or os.path.join("runs", name)
+    workdir = workdir or os.path.join("runs", f"{name}-training")
+    checkpoint_dir = os.path.join(workdir, "checkpoint")
+    if resume and not os.path.isdir(checkpoint_dir) and verbose:
+        print(f"No checkpoint in {checkpoint_dir}: training from the start.")
+    if not resume and os.path.isdir(checkpoint_dir):
+        shutil.rmtree(checkpoint_dir)
+
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(MIXED_PRECISION_POLICIES[options.mixed_precision])
+    try:
+        keras.utils.set_random_seed(options.seed)
+        with distribution_scope(strategy):
+            run = recipe.build(options)
+            model = run.model
+            if options.jit is not None:
+                model.jit_compile = options.jit
+            train_data, fit_callbacks = _training_data(run, options)
+            fit_callbacks += [
+                keras.callbacks.BackupAndRestore(checkpoint_dir),
+                SeedStateCheckpoint(checkpoint_dir),
+            ]
+            if keras.backend.backend() == "tensorflow":
+                fit_callbacks.append(keras.callbacks.TensorBoard(os.path.join(workdir, "logs")))
+            if run.patience is not None and run.validation is not None:
+                fit_callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor=run.monitor, patience=run.patience, restore_best_weights=True
+                    )
+                )
+            history = model.fit(
+                train_data,
+                validation_data=run.validation,
+                validation_batch_size=_batch_size(run, options) if isinstance(run.validation, tuple) else None,
+                epochs=options.epochs or run.epochs,
+                steps_per_epoch=run.steps_per_epoch,
+                callbacks=[*fit_callbacks, *run.callbacks, *callbacks],
+                verbose=verbose,
+            )
+            metrics = evaluate(run, model)
+        preset = presets.save(
+            model, output, metrics=metrics, command=command, data=run.data, recipe=name
+        )
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return Result(model=model, metrics=metrics, preset=preset, history=history)
+
+
+def evaluate(run, model):
+    """`run.evaluate(model)`, or Keras's `evaluate` on the validation data."""
+    if run.evaluate is not None:
+        return {k: presets._plain_number(v) for k, v in run.evaluate(model).items()}
+    if run.validation is None:
+        return {}
+    if model is not run.model:  # e.g. a loaded preset: reuse the recipe's compiled model
+        run.model.set_weights(model.get_weights())
+    logs = run.model.evaluate(run.validation, return_dict=True, verbose=0)
+    return {k: float(v) for k, v in logs.items()}
+
+
+def distribution_scope(strategy):
+    """A context in which recipes build models that train data parallel.
+
+    "none" is a no-op. "mirrored" copies the model to every device (GPUs, or
+    else every logical CPU) and splits each global batch between them.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}; received {strategy!r}.")
+    if strategy == "none":
+        return contextlib.nullcontext()
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices]).scope()
+    if backend == "jax":
+        return keras.distribution.DataParallel().scope()
+    raise ValueError(
+        f"`strategy` 'mirrored' needs the tensorflow or jax backend; received backend {backend!r}."
+    )
+
+
+def _batch_size(run, options):
+    return options.batch_size or run.batch_size
+
+
+def _training_data(run, options):
+    """`run.train` ready for fit, and the callbacks it needs."""
+    if not isinstance(run.train, tuple):
+        return run.train, []  # a tf.data.Dataset or PyDataset, batched by the recipe
+    batches = ShuffledBatches(run.train, _batch_size(run, options), seed=options.seed)
+    return batches, [batches.epoch_callback()]
+
+
+class ShuffledBatches(keras.utils.PyDataset):
+    """Batches of `(x, y)` arrays, in an order that depends only on (seed, epoch).
+
+    Keras's own shuffling draws a new order from a random state that lives
+    in the process, so a run resumed at epoch 3 would see a different order
+    from an uninterrupted one; here epoch `e` is always shuffled the same way.
+
+    >>> import numpy as np
+    >>> batches = ShuffledBatches((np.arange(10), np.arange(10)), batch_size=4, seed=0)
+    >>> len(batches), batches[0][0].shape
+    (3, (4,))
+    """
+
+    def __init__(self, arrays, batch_size, seed=0):
+        super().__init__()
+        self.arrays = arrays
+        self.batch_size = batch_size
+        self.seed = seed
+        self.size = len(keras.tree.flatten(arrays)[0])
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch):
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(self.size)
+
+    def epoch_callback(self):
+        """A callback that reshuffles at the start of each epoch."""
+        return keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: self.set_epoch(epoch))
+
+    def __len__(self):
+        return math.ceil(self.size / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return keras.tree.map_structure(lambda array: array[rows], self.arrays)
+
+
+class SeedStateCheckpoint(keras.callbacks.Callback):
+    """Save the layers' random-seed states beside the `BackupAndRestore` checkpoint.
+
+    `save_weights` skips the `SeedGenerator` states (dropout, noise), so a
+    resumed run would draw the dropout masks of epoch 1 again; this callback
+    stores them at each epoch's end and restores them when training starts.
+    Put it after `BackupAndRestore`, which deletes the folder when training ends.
+    """
+
+    def __init__(self, directory):
+        super().__init__()
+        self.path = os.path.join(directory, "seed_states.npz")
+
+    def _seed_states(self):
+        weights = {id(w) for w in self.model.weights}
+        return [v for v in self.model.variables if id(v) not in weights]
+
+    def on_train_begin(self, logs=None):
+        if os.path.exists(self.path):
+            with np.load(self.path) as saved:
+                for i, variable in enumerate(self._seed_states()):
+                    variable.assign(saved[f"state_{i}"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        states = {f"state_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._seed_states())}
+        np.savez(self.path, **states)
+

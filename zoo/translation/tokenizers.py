@@ -1,0 +1,210 @@
+"""Tokenizers for the translators: characters (dates) and WordPiece (Anki).
+
+Both share the same special tokens at the same ids, so the models never need
+to know which one they were given:
+
+    0 "[PAD]"   1 "[UNK]"   2 "[START]"   3 "[END]"
+
+and the same methods: `encode(texts, length, start=False, end=False)` gives a
+padded int32 NumPy array; `decode(ids)` gives strings (stopping at "[END]");
+`tokens(ids)` gives the token strings (labels for attention heatmaps).
+Their vocabularies are plain lists kept in `get_config()`, so they travel
+with a saved model.
+
+>>> from zoo.translation.tokenizers import CharacterTokenizer
+>>> tokenizer = CharacterTokenizer.from_texts(["1979-05-03"])
+>>> ids = tokenizer.encode(["1979-05-03"], length=12, start=True, end=True)
+>>> ids.shape
+(1, 12)
+>>> tokenizer.decode(ids[:, 1:])
+['1979-05-03']
+"""
+
+import numpy as np
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[START]", "[END]"]
+PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+
+
+class _Tokenizer:
+    """What both tokenizers share: ids <-> padded arrays and strings."""
+
+    def __init__(self, vocabulary):
+        vocabulary = list(vocabulary)
+        if vocabulary[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
+            raise ValueError(
+                f"`vocabulary` must start with {SPECIAL_TOKENS}; received "
+                f"{vocabulary[:len(SPECIAL_TOKENS)]}."
+            )
+        self.vocabulary = vocabulary
+        self.index = {token: i for i, token in enumerate(vocabulary)}
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def split(self, text):
+        """The token ids of one text (no special tokens)."""
+        raise NotImplementedError
+
+    def join(self, tokens):
+        """One text from its tokens (no special tokens)."""
+        raise NotImplementedError
+
+    def encode(self, texts, length, start=False, end=False):
+        """`(len(texts), length)` int32 ids, padded with 0, cut at `length`."""
+        ids = np.zeros((len(texts), length), "int32")  # (N, length)
+        for row, pieces in enumerate(self.split_batch(texts)):
+            pieces = ([START_ID] if start else []) + list(pieces) + ([END_ID] if end else [])
+            pieces = pieces[:length]
+            ids[row, : len(pieces)] = pieces
+        return ids
+
+    def split_batch(self, texts):
+        return [self.split(text) for text in texts]
+
+    def tokens(self, ids):
+        """Token strings of one id sequence, up to (excluding) "[END]"."""
+        tokens = []
+        for i in np.asarray(ids).tolist():
+            if i == END_ID:
+                break
+            if i not in (PAD_ID, START_ID):
+                tokens.append(self.vocabulary[i])
+        return tokens
+
+    def decode(self, ids):
+        """Strings from a `(N, T)` array of ids, each read up to "[END]"."""
+        return [self.join(self.tokens(row)) for row in np.asarray(ids)]
+
+    def get_config(self):
+        return {"vocabulary": self.vocabulary}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class CharacterTokenizer(_Tokenizer):
+    """One token per character; characters not in the vocabulary become "[UNK]".
+
+    >>> tokenizer = CharacterTokenizer.from_texts(["ab"])
+    >>> tokenizer.vocabulary_size, tokenizer.split("abc")
+    (6, [4, 5, 1])
+    """
+
+    @classmethod
+    def from_texts(cls, texts):
+        characters = sorted(set("".join(texts)))
+        return cls(SPECIAL_TOKENS + characters)
+
+    def split(self, text):
+        return [self.index.get(character, UNK_ID) for character in text]
+
+    def join(self, tokens):
+        return "".join(tokens)
+
+
+class WordPieceTokenizer(_Tokenizer):
+    """Cased WordPiece (keras_hub) with English detokenization.
+
+    Words are split on spaces and punctuation, then into pieces from the
+    vocabulary ("##" marks a piece that continues a word). `join` glues
+    pieces back and puts spaces where English writes them: "I don ' t know
+    , Tom ." becomes "I don't know, Tom." (see `join_english_words`).
+
+    Build the vocabulary from training text with `from_texts`, which calls
+    `keras_hub.tokenizers.compute_word_piece_vocabulary` (lower_case=False:
+    the output keeps its capitals).
+
+    >>> tokenizer = WordPieceTokenizer(SPECIAL_TOKENS + ["I", "don", "'", "t", "know", "."])
+    >>> ids = tokenizer.encode(["I don't know."], length=8)
+    >>> tokenizer.decode(ids)
+    ["I don't know."]
+    """
+
+    def __init__(self, vocabulary):
+        super().__init__(vocabulary)
+        self._keras_hub_tokenizer = None
+
+    @classmethod
+    def from_texts(cls, texts, vocabulary_size):
+        import keras_hub
+        import tensorflow as tf
+
+        data = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024)
+        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+            data, vocabulary_size, lowercase=False, strip_accents=False,
+            reserved_tokens=SPECIAL_TOKENS,
+        )
+        return cls(vocabulary)
+
+    def _tokenizer(self):
+        if self._keras_hub_tokenizer is None:
+            import keras_hub
+
+            self._keras_hub_tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+                vocabulary=self.vocabulary, lowercase=False, strip_accents=False,
+                oov_token="[UNK]", dtype="int32",
+            )
+        return self._keras_hub_tokenizer
+
+    def split(self, text):
+        return self.split_batch([text])[0]
+
+    def split_batch(self, texts):
+        if len(texts) == 0:
+            return []
+        ragged = self._tokenizer()(list(texts))
+        return ragged.to_list() if hasattr(ragged, "to_list") else [list(map(int, row)) for row in ragged]
+
+    def join(self, tokens):
+        words = []
+        for token in tokens:
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+            else:
+                words.append(token)
+        return join_english_words(words)
+
+
+NO_SPACE_BEFORE = set(".,!?;:%)]}")
+NO_SPACE_AFTER = set("([{$¿¡")
+JOINS_NUMBERS = set(".,:")  # 3.5, 1,000, 10:30
+
+
+def _is_word(token):
+    return token[:1].isalnum()
+
+
+def join_english_words(words):
+    """Join word and punctuation tokens the way English is written.
+
+    >>> join_english_words(["Tom", "'", "s", "car", "isn", "'", "t", "here", "."])
+    "Tom's car isn't here."
+    >>> join_english_words(["He", "said", ",", '"', "It", "'", "s", "3", ".", "5", '"', "."])
+    'He said, "It\\'s 3.5".'
+    """
+    text = ""
+    glue_next = True  # no space before the first word
+    quote_open = False
+    for i, word in enumerate(words):
+        previous = words[i - 1] if i > 0 else ""
+        following = words[i + 1] if i + 1 < len(words) else ""
+        glue_both = (
+            (word in ("'", "-") and _is_word(previous) and _is_word(following))
+            or (word in JOINS_NUMBERS and previous.isdigit() and following.isdigit())
+        )
+        if word == '"':
+            glue_before, glue_after = quote_open, not quote_open
+            quote_open = not quote_open
+        elif glue_both:
+            glue_before, glue_after = True, True
+        elif word == "'" and previous.endswith("s"):  # the students' books
+            glue_before, glue_after = True, False
+        else:
+            glue_before = word in NO_SPACE_BEFORE
+            glue_after = word in NO_SPACE_AFTER
+        text += word if (glue_next or glue_before) else " " + word
+        glue_next = glue_after
+    return text

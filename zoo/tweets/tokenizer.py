@@ -1,0 +1,133 @@
+"""TweetTokenizer: tweet normalisation + a WordPiece vocabulary learned from
+the training tweets (keras_hub), giving padded token ids for the model.
+
+The vocabulary is the tokenizer's only learned state. It travels with a saved
+model as the asset file `vocabulary.txt` (one token per line, id = line
+number), written by `save_assets` and read by `load_assets`.
+
+Example:
+
+>>> from zoo.tweets.tokenizer import TweetTokenizer
+>>> tokenizer = TweetTokenizer.train(
+...     ["I love it @bob", "I hate it http://x.co"] * 20, vocabulary_size=60,
+...     sequence_length=8)
+>>> tokenizer(["I love it @alice"]).shape
+(1, 8)
+>>> tokenizer.tokens(["I love it @alice"])
+[['i', 'love', 'it', '@user']]
+"""
+
+import os
+
+import numpy as np
+
+from zoo.tweets.data import URL_TOKEN, USER_TOKEN, normalize_tweet
+
+PAD_TOKEN = "[PAD]"  # id 0: the model's mask is `token_ids != 0`
+UNKNOWN_TOKEN = "[UNK]"
+RESERVED_TOKENS = [PAD_TOKEN, UNKNOWN_TOKEN, USER_TOKEN, URL_TOKEN]
+VOCABULARY_FILE = "vocabulary.txt"
+
+
+class TweetTokenizer:
+    """Raw tweets -> normalised text -> WordPiece ids, padded to `sequence_length`.
+
+    Args:
+        vocabulary: a list of tokens (index = id) starting with `[PAD]`, or
+            None until `load_assets` reads it.
+        sequence_length: ids per tweet; longer tweets are cut, shorter ones
+            padded with 0.
+    """
+
+    def __init__(self, vocabulary=None, sequence_length=64):
+        self.sequence_length = int(sequence_length)
+        self._wordpiece = None
+        self.vocabulary = None
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+
+    @classmethod
+    def train(cls, texts, vocabulary_size=8000, sequence_length=64):
+        """Learn a WordPiece vocabulary of at most `vocabulary_size` tokens.
+
+        `keras_hub.tokenizers.compute_word_piece_vocabulary` stops at a word
+        count threshold, so a small corpus may give fewer tokens than asked.
+        """
+        import keras_hub
+        import tensorflow as tf
+
+        normalised = [normalize_tweet(text) for text in texts]
+        dataset = tf.data.Dataset.from_tensor_slices(normalised).batch(1024)
+        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+            dataset, vocabulary_size, reserved_tokens=RESERVED_TOKENS
+        )
+        return cls(vocabulary, sequence_length=sequence_length)
+
+    def set_vocabulary(self, vocabulary):
+        import keras_hub
+
+        vocabulary = list(vocabulary)
+        if vocabulary[: len(RESERVED_TOKENS)] != RESERVED_TOKENS:
+            raise ValueError(
+                f"`vocabulary` must start with {RESERVED_TOKENS}; received "
+                f"{vocabulary[: len(RESERVED_TOKENS)]}."
+            )
+        self.vocabulary = vocabulary
+        self._wordpiece = keras_hub.tokenizers.WordPieceTokenizer(
+            vocabulary=vocabulary,
+            oov_token=UNKNOWN_TOKEN,
+            special_tokens=[USER_TOKEN, URL_TOKEN],
+            special_tokens_in_strings=True,  # keep "@user" and "<url>" whole
+        )
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def _check_ready(self):
+        if self._wordpiece is None:
+            raise ValueError(
+                "TweetTokenizer has no vocabulary: create it with "
+                "TweetTokenizer.train(texts) or call load_assets(directory)."
+            )
+
+    def _token_id_lists(self, texts):
+        self._check_ready()
+        if isinstance(texts, str):
+            raise ValueError(
+                "`texts` must be a list of strings; received a single string "
+                f"{texts[:40]!r} (wrap it in a list)."
+            )
+        normalised = [normalize_tweet(str(text)) for text in texts]
+        if not normalised:
+            return []
+        ids = self._wordpiece(normalised)
+        ids = ids.to_list() if hasattr(ids, "to_list") else ids
+        return [list(row)[: self.sequence_length] for row in ids]
+
+    def __call__(self, texts):
+        """Token ids `(len(texts), sequence_length)` int32, 0 = padding."""
+        id_lists = self._token_id_lists(texts)
+        token_ids = np.zeros((len(id_lists), self.sequence_length), "int32")
+        for row, ids in enumerate(id_lists):
+            token_ids[row, : len(ids)] = ids
+        return token_ids
+
+    def tokens(self, texts):
+        """The WordPiece tokens of each tweet (no padding), as strings."""
+        return [[self.vocabulary[i] for i in ids] for ids in self._token_id_lists(texts)]
+
+    def save_assets(self, directory):
+        with open(os.path.join(directory, VOCABULARY_FILE), "w", encoding="utf-8") as f:
+            f.write("".join(token + "\n" for token in self.vocabulary))
+
+    def load_assets(self, directory):
+        path = os.path.join(directory, VOCABULARY_FILE)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"tokenizer vocabulary not found: {path}")
+        with open(path, encoding="utf-8") as f:
+            self.set_vocabulary(f.read().splitlines())
+
+    def get_config(self):
+        """Settings only; the vocabulary is an asset (`save_assets`)."""
+        return {"sequence_length": self.sequence_length}

@@ -1,0 +1,145 @@
+"""Recipes `vit-digits`, `vit-fashion-mnist`, `vit-cifar10` for `python -m zoo train`.
+
+    python -m zoo train vit-digits --output zoo/presets/vit-tiny-digits
+    python -m zoo train vit-fashion-mnist --epochs 10
+    python -m zoo train vit-cifar10
+
+Each trains a small ViT from scratch on CPU-friendly settings (table
+`SETTINGS`): AdamW with warmup and cosine decay, label smoothing, the
+augmentation that suits the images. Test accuracy is measured on the
+dataset's test split, which is never used during training. With
+`Options(extra={"minutes": 25})` (the benchmark's setting) the cosine decay
+follows wall-clock time and training stops when the budget is spent.
+
+Example, one quick epoch:
+
+>>> from zoo import recipes
+>>> import zoo.vit.recipes
+>>> run = recipes.get("vit-digits").build(recipes.Options(quick=True))
+>>> run.model.image_size
+(8, 8)
+"""
+
+import numpy as np
+
+from zoo import recipes
+from zoo.vit import augment
+from zoo.vit import data
+from zoo.vit import training
+from zoo.vit.model import ViT
+
+# One row per dataset: model size, optimisation and augmentation.
+SETTINGS = {
+    "digits": dict(
+        patch_size=2, num_layers=4, num_heads=4, hidden_dim=64, mlp_dim=128, dropout=0.1,
+        batch_size=64, epochs=150, learning_rate=2e-3, weight_decay=0.05, warmup_epochs=5,
+        augment=dict(padding=1, rotation=0.03),
+        description="scikit-learn digits 8x8, 80/20 stratified split (seed 0): 1,437 train / 360 test",
+    ),
+    "fashion-mnist": dict(
+        patch_size=4, num_layers=4, num_heads=4, hidden_dim=96, mlp_dim=192, dropout=0.0,
+        batch_size=128, epochs=12, learning_rate=2e-3, weight_decay=0.05, warmup_epochs=1,
+        augment=dict(padding=2, flip=True),
+        description="Fashion-MNIST 28x28 (shared/data fashion-mnist/fashion_mnist.npz): 60,000 train / 10,000 test",
+    ),
+    "cifar10": dict(
+        patch_size=4, num_layers=6, num_heads=4, hidden_dim=128, mlp_dim=256, dropout=0.0,
+        batch_size=128, epochs=30, learning_rate=2e-3, weight_decay=0.05, warmup_epochs=1,
+        augment=dict(padding=4, flip=True),
+        description="CIFAR-10 32x32 (shared/data cifar10/cifar10_jpeg.npz, JPEG q75, shuffled seed 0): 50,000 train / 10,000 test",
+    ),
+}
+
+QUICK = dict(num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, batch_size=32,
+             epochs=1, warmup_epochs=1, train=256, test=64)
+
+
+def build_run(dataset, options):
+    """A `recipes.Run` training a ViT on `dataset` (a key of `SETTINGS`)."""
+    settings = dict(SETTINGS[dataset])
+    if options.quick:
+        settings.update(QUICK)
+    (x_train, y_train), (x_test, y_test), class_names = data.load(dataset, options.data)
+    if options.quick:
+        x_train, y_train = x_train[: settings["train"]], y_train[: settings["train"]]
+        x_test, y_test = x_test[: settings["test"]], y_test[: settings["test"]]
+    num_classes = len(class_names)
+    pixels = x_train.reshape(-1, x_train.shape[-1]).astype("float64")  # (N*H*W, C)
+
+    model = ViT(
+        image_size=x_train.shape[1:3],
+        patch_size=settings["patch_size"],
+        num_layers=settings["num_layers"],
+        num_heads=settings["num_heads"],
+        hidden_dim=settings["hidden_dim"],
+        mlp_dim=settings["mlp_dim"],
+        num_classes=num_classes,
+        dropout=settings["dropout"],
+        channels=x_train.shape[-1],
+        pixel_mean=pixels.mean(axis=0).tolist(),
+        pixel_std=pixels.std(axis=0).tolist(),
+        class_names=class_names,
+    )
+    training.compile_classifier(
+        model, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"]
+    )
+
+    batch_size = options.batch_size or settings["batch_size"]
+    augmenter = augment.image_augmenter(x_train.shape[1], seed=options.seed, **settings["augment"])
+    train = data.make_dataset(
+        x_train, y_train, batch_size, num_classes=num_classes, shuffle=True,
+        augment=augmenter, seed=options.seed,
+    )
+    steps_per_epoch = -(-len(x_train) // batch_size)
+    warmup_steps = settings["warmup_epochs"] * steps_per_epoch
+    minutes = options.extra.get("minutes")
+    if minutes:
+        epochs = options.epochs or 100_000  # the time budget stops training
+        schedule = training.WarmupCosine(
+            settings["learning_rate"], warmup_steps, seconds=60.0 * minutes
+        )
+    else:
+        epochs = options.epochs or settings["epochs"]
+        schedule = training.WarmupCosine(
+            settings["learning_rate"], warmup_steps, total_steps=epochs * steps_per_epoch
+        )
+
+    def evaluate(trained):
+        probabilities = trained.predict(x_test, batch_size=256, verbose=0)
+        return {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == y_test))}
+
+    return recipes.Run(
+        model=model,
+        train=train,
+        validation=None,  # the test split is only for the final evaluation
+        evaluate=evaluate,
+        epochs=epochs,
+        patience=None,
+        callbacks=[schedule],
+        data=settings["description"],
+    )
+
+
+@recipes.register(
+    "vit-digits",
+    description="ViT (patch 2, 4 x 64) on the scikit-learn 8x8 digits",
+    preset="vit-tiny-digits",
+)
+def vit_digits(options):
+    return build_run("digits", options)
+
+
+@recipes.register(
+    "vit-fashion-mnist",
+    description="ViT (patch 4, 4 x 96) on Fashion-MNIST 28x28",
+)
+def vit_fashion_mnist(options):
+    return build_run("fashion-mnist", options)
+
+
+@recipes.register(
+    "vit-cifar10",
+    description="ViT (patch 4, 6 x 128) on CIFAR-10 32x32 from scratch",
+)
+def vit_cifar10(options):
+    return build_run("cifar10", options)
