@@ -81,7 +81,7 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
     Returns:
         The preset folder's path.
 
-    >>> import keras, zoo, tempfile
+    >>> import keras, os, zoo, tempfile
     >>> inputs = keras.Input((3,))
     >>> model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
     >>> folder = zoo.save(model, tempfile.mkdtemp(), command="python demo.py")

@@ -54,8 +54,8 @@ class Attention(keras.layers.Layer):
     >>> state = np.array([[1.0, 0.0]], "float32")                  # (1, 2)
     >>> keys = np.array([[[1.0, 0.0], [0.0, 1.0]]], "float32")     # (1, 2, 2)
     >>> context, weights = layer(state, keys, return_attention_scores=True)
-    >>> np.round(keras.ops.convert_to_numpy(weights), 3).tolist()  # softmax([1, 0])
-    [[0.731, 0.269]]
+    >>> print(np.round(keras.ops.convert_to_numpy(weights), 3))    # softmax([1, 0])
+    [[0.731 0.269]]
     """
 
     def __init__(self, score="scaled_dot", units=None, use_bias=True, dropout=0.0, **kwargs):

@@ -2,6 +2,8 @@
 
     python -m zoo train classifier                       # "first colour", < 1 min on CPU
     python -m zoo train classifier --data labels.tsv     # your `label<TAB>text` file
+
+`Options.extra["dropout"]` sets the encoder's dropout rate (default 0).
 """
 
 import keras
@@ -56,6 +58,7 @@ def train_classifier(options):
         num_layers=1,
         num_heads=2,
         intermediate_dim=2 * sizes["embedding_dim"],
+        dropout=float(options.extra.get("dropout", 0.0)),
     )
     model.compile(
         optimizer=keras.optimizers.Adam(2e-3),

@@ -9,7 +9,7 @@ Example:
 
 >>> from zoo.tweets.tokenizer import TweetTokenizer
 >>> tokenizer = TweetTokenizer.train(
-...     ["I love it @bob", "I hate it http://x.co"] * 20, vocabulary_size=60,
+...     ["I love it @bob", "I hate it http://x.co"] * 20, vocabulary_size=40,
 ...     sequence_length=8)
 >>> tokenizer(["I love it @alice"]).shape
 (1, 8)
@@ -17,7 +17,9 @@ Example:
 [['i', 'love', 'it', '@user']]
 """
 
+import collections
 import os
+import re
 
 import numpy as np
 
@@ -27,6 +29,10 @@ PAD_TOKEN = "[PAD]"  # id 0: the model's mask is `token_ids != 0`
 UNKNOWN_TOKEN = "[UNK]"
 RESERVED_TOKENS = [PAD_TOKEN, UNKNOWN_TOKEN, USER_TOKEN, URL_TOKEN]
 VOCABULARY_FILE = "vocabulary.txt"
+
+# Words as WordPiece splits them: placeholders whole, runs of letters and
+# digits, and every other character on its own.
+_WORDS = re.compile(re.escape(USER_TOKEN) + "|" + re.escape(URL_TOKEN) + r"|\w+|[^\w\s]")
 
 
 class TweetTokenizer:
@@ -47,19 +53,34 @@ class TweetTokenizer:
             self.set_vocabulary(vocabulary)
 
     @classmethod
-    def train(cls, texts, vocabulary_size=8000, sequence_length=64):
+    def train(cls, texts, vocabulary_size=8000, sequence_length=64, min_count=2):
         """Learn a WordPiece vocabulary of at most `vocabulary_size` tokens.
 
-        `keras_hub.tokenizers.compute_word_piece_vocabulary` stops at a word
-        count threshold, so a small corpus may give fewer tokens than asked.
+        The normalised tweets are split into words (and punctuation marks);
+        words seen fewer than `min_count` times are left out, which halves
+        the learner's work on tweets (most rare words are typos and names,
+        still covered by the sub-word pieces learned from the others). The
+        learner is `keras_hub.tokenizers.compute_word_piece_vocabulary`, which
+        stops at a word count threshold, so a small corpus may give fewer
+        tokens than asked.
         """
         import keras_hub
         import tensorflow as tf
 
-        normalised = [normalize_tweet(text) for text in texts]
-        dataset = tf.data.Dataset.from_tensor_slices(normalised).batch(1024)
+        counts = collections.Counter()
+        for text in texts:
+            counts.update(_WORDS.findall(normalize_tweet(text)))
+        words = [word for word, count in counts.items() if count >= min_count for _ in range(count)]
+        if not words:
+            raise ValueError(
+                f"`texts` must contain words seen at least min_count={min_count} times; "
+                f"received {len(texts)} texts with none."
+            )
         vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-            dataset, vocabulary_size, reserved_tokens=RESERVED_TOKENS
+            tf.data.Dataset.from_tensor_slices(words).batch(4096),
+            vocabulary_size,
+            split=False,  # already split into words above
+            reserved_tokens=RESERVED_TOKENS,
         )
         return cls(vocabulary, sequence_length=sequence_length)
 
