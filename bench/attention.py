@@ -275,9 +275,9 @@ def run(quick=False):
         decode_sizes = dict(batch=2, width=32, heads=4, blocks=1, ffn=64, new_tokens=16)
         kernel_sizes = dict(batch=2, heads=2, head_dim=8, lengths=[16, 64], repeats=2)
     else:
-        mha_sizes = dict(batch=4, width=256, heads=8, lengths=[128, 512, 2048], repeats=9)
+        mha_sizes = dict(batch=4, width=256, heads=8, lengths=[128, 512, 2048], repeats=7)
         decode_sizes = dict(batch=8, width=256, heads=8, blocks=4, ffn=1024, new_tokens=256)
-        kernel_sizes = dict(batch=8, heads=8, head_dim=64, lengths=[128, 512, 1024], repeats=7)
+        kernel_sizes = dict(batch=8, heads=8, head_dim=64, lengths=[128, 512, 1024], repeats=5)
 
     import keras
 

@@ -57,7 +57,7 @@ def mask_shape(name, mask, expected):
         e is None or s is None or s == e for s, e in zip(shape, expected)
     )
     if not fits:
-        layout = tuple("?" if e is None else e for e in expected)
+        layout = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
         raise ValueError(
             f"`{name}` must have shape {layout}; received shape {shape}."
         )

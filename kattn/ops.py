@@ -28,6 +28,8 @@ from kattn import config
 # A large negative logit that still fits float32; masked logits get it before
 # the softmax, and their weights are then set to exactly zero.
 _MASKED_LOGIT = -1e9
+# Smallest normal float32: divides a fully masked row's zeros without a NaN.
+_TINY = 1.1754944e-38
 
 
 # ----------------------------------------------------------------------------
@@ -106,12 +108,16 @@ def masked_softmax(logits, mask=None, axis=-1):
     """
     dtype = keras.backend.standardize_dtype(getattr(logits, "dtype", "float32"))
     logits = K.cast(logits, "float32")
-    if mask is None:
-        return K.cast(K.softmax(logits, axis=axis), dtype)
-    mask = K.cast(mask, "bool")
-    logits = K.where(mask, logits, _MASKED_LOGIT)
-    weights = K.softmax(logits, axis=axis)
-    weights = K.where(mask, weights, 0.0)  # fully masked rows: zeros
+    if mask is not None:
+        mask = K.cast(mask, "bool")
+        logits = K.where(mask, logits, _MASKED_LOGIT)
+    # softmax(e)_j = exp(e_j - max e) / sum_k exp(e_k - max e), written out
+    # (keras.ops.softmax warns on rows of length 1, e.g. the first decoding step).
+    exps = K.exp(logits - K.max(logits, axis=axis, keepdims=True))
+    if mask is not None:
+        exps = K.where(mask, exps, 0.0)  # masked: exactly 0; fully masked rows: all 0
+    total = K.sum(exps, axis=axis, keepdims=True)
+    weights = exps / K.maximum(total, _TINY)  # 0 / tiny = 0 on fully masked rows
     return K.cast(weights, dtype)
 
 

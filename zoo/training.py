@@ -132,6 +132,9 @@ def train(
                 validation_batch_size=_batch_size(run, options) if isinstance(run.validation, tuple) else None,
                 epochs=options.epochs or run.epochs,
                 steps_per_epoch=run.steps_per_epoch,
+                # ShuffledBatches and the recipes' tf.data pipelines shuffle themselves
+                # (Keras warns when asked to shuffle a tf.data.Dataset).
+                shuffle=False,
                 callbacks=[*fit_callbacks, *run.callbacks, *callbacks],
                 verbose=verbose,
             )

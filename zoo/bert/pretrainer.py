@@ -23,6 +23,8 @@ class BertPretrainer(keras.Model):
         nsp = W' pooled_output + b'                                   # (B, 2)
 
     Both outputs are float32 logits. Label 1 of `nsp` means "B follows A".
+    An optional `tokenizer` (a `BertTokenizer`) is saved with the model, so
+    that a pretrained preset carries its vocabulary to fine-tuning.
 
     Inputs: the backbone's dict plus `mask_positions` (int, `(B, P)`).
     `pretraining_dataset` makes batches `(inputs, {"mlm": ids, "nsp": labels},
@@ -49,13 +51,14 @@ class BertPretrainer(keras.Model):
     ((1, 1, 50), (1, 2))
     """
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, tokenizer=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(backbone, BertBackbone):
             raise ValueError(
                 f"`backbone` must be a BertBackbone; received {type(backbone).__name__}."
             )
         self.backbone = backbone
+        self.tokenizer = tokenizer
         hidden_dim = backbone.hidden_dim
         self.mlm_dense = keras.layers.Dense(
             hidden_dim,
@@ -124,15 +127,31 @@ class BertPretrainer(keras.Model):
             weighted_metrics=weighted_metrics, **kwargs,
         )
 
+    def save_assets(self, directory):
+        """Keras / zoo hook: store the tokenizer's vocabulary."""
+        if self.tokenizer is not None:
+            self.tokenizer.save_vocabulary(directory)
+
+    def load_assets(self, directory):
+        """Keras / zoo hook: read the tokenizer's vocabulary."""
+        if self.tokenizer is not None:
+            self.tokenizer.load_vocabulary(directory)
+
     def get_config(self):
         return {
             "name": self.name,
             "trainable": self.trainable,
             "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "tokenizer": (
+                None if self.tokenizer is None
+                else keras.saving.serialize_keras_object(self.tokenizer)
+            ),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if config.get("tokenizer") is not None:
+            config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
         return cls(**config)

@@ -171,6 +171,7 @@ class WordPieceTokenizer(_Tokenizer):
 NO_SPACE_BEFORE = set(".,!?;:%)]}")
 NO_SPACE_AFTER = set("([{$¿¡")
 JOINS_NUMBERS = set(".,:")  # 3.5, 1,000, 10:30
+CONTRACTIONS = {"s", "t", "m", "d", "re", "ve", "ll"}  # Tom's, don't, I'm, I'd, ...
 
 
 def _is_word(token):
@@ -195,13 +196,16 @@ def join_english_words(words):
             (word in ("'", "-") and _is_word(previous) and _is_word(following))
             or (word in JOINS_NUMBERS and previous.isdigit() and following.isdigit())
         )
+        plural_possessive = (
+            word == "'" and previous.endswith("s") and following.lower() not in CONTRACTIONS
+        )
         if word == '"':
             glue_before, glue_after = quote_open, not quote_open
             quote_open = not quote_open
+        elif plural_possessive:  # the students' books
+            glue_before, glue_after = True, False
         elif glue_both:
             glue_before, glue_after = True, True
-        elif word == "'" and previous.endswith("s"):  # the students' books
-            glue_before, glue_after = True, False
         else:
             glue_before = word in NO_SPACE_BEFORE
             glue_after = word in NO_SPACE_AFTER

@@ -14,7 +14,7 @@ Example:
 >>> len(texts) == len(labels), names
 (True, ['negative', 'neutral', 'positive'])
 >>> data.normalize_tweet("@Bob LOVED it 😍 soooo much!! http://t.co/x #Win")
-'@user loved it  smiling face with heart-shaped eyes  sooo much!! <url> #win'
+'@user loved it smiling face with heart-shaped eyes sooo much!! <url> #win'
 """
 
 import html
@@ -39,6 +39,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
 _ELONGATED = re.compile(r"(\w)\1{3,}")  # "soooooo" -> "sooo"
 _SPACES = re.compile(r"\s+")
+_TYPOGRAPHIC_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def _emoji_to_words(character):
@@ -59,7 +60,8 @@ def _emoji_to_words(character):
 def normalize_tweet(text):
     """Tweet-aware normalisation applied before WordPiece tokenisation.
 
-    - HTML entities are decoded (`&amp;` -> `&`) and the text lower-cased;
+    - HTML entities are decoded (`&amp;` -> `&`), typographic quotes made
+      ASCII (`’` -> `'`) and the text lower-cased;
     - user mentions become `@user` (as TweetEval already does), URLs `<url>`;
     - hashtags keep their `#` (the tokenizer splits `#win` into `#`, `win`);
     - emoji are kept as words: their Unicode name (see `_emoji_to_words`);
@@ -70,6 +72,7 @@ def normalize_tweet(text):
     'rt @user: best. day. ever!!! <url>'
     """
     text = html.unescape(text)
+    text = text.translate(_TYPOGRAPHIC_QUOTES)  # i’m -> i'm
     text = _URL.sub(f" {URL_TOKEN} ", text)
     text = _MENTION.sub(USER_TOKEN, text)
     text = text.lower()

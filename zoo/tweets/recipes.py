@@ -27,14 +27,14 @@ from zoo.tweets.model import AttentionPoolingClassifier
 from zoo.tweets.tokenizer import TweetTokenizer
 
 # Everything but the pooling (and the encoder) is the same on every rung.
-COMMON = {"embedding_dim": 128, "dropout": 0.3, "sequence_length": 64}
+COMMON = {"embedding_dim": 128, "dropout": 0.3, "sequence_length": 48}
 VARIANTS = {
     "mean": {"pooling": "mean"},
     "attention": {"pooling": "attention"},
     "encoder": {"pooling": "attention", "num_layers": 1, "num_heads": 4,
                 "intermediate_dim": 256, "position": "sinusoidal"},
 }
-FULL = {"vocabulary_size": 8000, "epochs": 8, "batch_size": 64, "learning_rate": 2e-3}
+FULL = {"vocabulary_size": 8000, "epochs": 6, "batch_size": 64, "learning_rate": 2e-3}
 # --quick: a few hundred tweets and a tiny model, to check that a recipe runs.
 QUICK = {"vocabulary_size": 400, "epochs": 1, "batch_size": 32, "learning_rate": 2e-3,
          "train": 512, "evaluate": 128, "embedding_dim": 16}

@@ -24,7 +24,10 @@ def _inputs(*shape):
 def _pair(num_heads=2, key_dim=4, query_shape=(2, 5, 8), value_shape=None, key_shape=None, **kwargs):
     """Keras's layer and ours, built on the same shapes, with the same weights."""
     value_shape = value_shape or query_shape
-    theirs = keras.layers.MultiHeadAttention(num_heads, key_dim, **kwargs)
+    their_kwargs = dict(kwargs)
+    if "output_dim" in their_kwargs:  # Keras calls it output_shape
+        their_kwargs["output_shape"] = their_kwargs.pop("output_dim")
+    theirs = keras.layers.MultiHeadAttention(num_heads, key_dim, **their_kwargs)
     theirs.build(query_shape, value_shape, key_shape)
     ours = kattn.layers.MultiHeadAttention(num_heads, key_dim, **kwargs)
     ours.build(query_shape, value_shape, key_shape)

@@ -195,7 +195,7 @@ def test_fit_save_and_load(tmp_path):
         embed(20, D, mask_zero=True)(target_ids), encoded
     )
     model = keras.Model([source_ids, target_ids], keras.layers.Dense(20)(decoded))
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
     data = np.random.default_rng(0).integers(1, 20, (8, 5))
     data[:4, 3:] = 0
     model.fit([data, data], data, epochs=1, verbose=0)

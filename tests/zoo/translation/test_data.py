@@ -1,6 +1,7 @@
 """Tests for the dates generator and the Anki loader."""
 
 import datetime
+import re
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def test_at_least_twenty_formats_with_the_documented_conventions():
 
 def test_two_digit_years_only_in_their_century_window():
     for source, target in dates.generate_dates(3000, seed=1):
-        if source.count("/") == 2 and len(source) == 8:  # mm/dd/yy
+        if re.fullmatch(r"\d\d/\d\d/\d\d", source):  # mm/dd/yy
             year = int(target[:4])
             assert 1950 <= year <= 2049
             assert source == f"{target[5:7]}/{target[8:10]}/{target[2:4]}"

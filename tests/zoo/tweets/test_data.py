@@ -20,7 +20,7 @@ from zoo.tweets import data
         ("👍🏽 ❤️", "thumbs up sign heavy black heart"),  # skin tone, selector dropped
         ("🇺🇸 yes", "yes"),  # flags (regional indicators) dropped
         ("soooooo goooood!!!!", "sooo goood!!!!"),  # long letter runs cut to 3
-        ("Tom &amp; Jerry &lt;3", "tom & jerry <3"),  # HTML entities
+        ("Tom &amp; Jerry &lt;3 I’m", "tom & jerry <3 i'm"),  # HTML entities, quotes
         ("  a \t b  ", "a b"),
     ],
 )

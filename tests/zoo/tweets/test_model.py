@@ -13,7 +13,7 @@ from zoo.tweets import AttentionPoolingClassifier, TweetTokenizer
 
 FILLER = ["the", "a", "day", "was", "my", "today", "game", "just", "so",
           "really", "we", "they", "it", "very", "movie", "phone"]
-KEYWORDS = ["awful", "great"]  # label 0, label 1
+KEYWORDS = ["awful", "great", "funny", "boring"]  # the label is the index
 
 
 def keyword_task(num_examples, seed=0):
@@ -22,7 +22,7 @@ def keyword_task(num_examples, seed=0):
     texts, labels, positions = [], [], []
     for _ in range(num_examples):
         words = list(rng.choice(FILLER, size=5))
-        label, position = int(rng.integers(2)), int(rng.integers(6))
+        label, position = int(rng.integers(len(KEYWORDS))), int(rng.integers(6))
         words.insert(position, KEYWORDS[label])
         texts.append(" ".join(words))
         labels.append(label)
@@ -33,14 +33,14 @@ def keyword_task(num_examples, seed=0):
 @pytest.fixture(scope="module")
 def tokenizer():
     texts, _, _ = keyword_task(200, seed=1)
-    return TweetTokenizer.train(texts, vocabulary_size=60, sequence_length=10)
+    return TweetTokenizer.train(texts, vocabulary_size=200, sequence_length=10)
 
 
 def small_model(tokenizer, **kwargs):
     settings = dict(embedding_dim=8, dropout=0.0, sequence_length=10,
-                    label_names=["negative", "positive"], tokenizer=tokenizer)
+                    label_names=KEYWORDS, tokenizer=tokenizer)
     settings.update(kwargs)
-    model = AttentionPoolingClassifier(tokenizer.vocabulary_size, 2, **settings)
+    model = AttentionPoolingClassifier(tokenizer.vocabulary_size, len(KEYWORDS), **settings)
     model.build((None, 10))
     return model
 
@@ -104,21 +104,22 @@ def test_mean_pooling_baseline_matches_a_numpy_reference(tokenizer):
 
 
 def test_a_tiny_model_learns_the_keyword_rule_and_attends_to_the_keyword(tokenizer):
-    texts, labels, positions = keyword_task(384)
+    texts, labels, positions = keyword_task(256)
     model = small_model(tokenizer)
     model.compile(keras.optimizers.Adam(0.03), "sparse_categorical_crossentropy", metrics=["accuracy"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(tokenizer(texts), labels, batch_size=32, epochs=12, verbose=0)
+        model.fit(tokenizer(texts), labels, batch_size=32, epochs=6, verbose=0)
     assert not [w for w in caught if "mask" in str(w.message)]  # no mask warnings
 
     test_texts, test_labels, test_positions = keyword_task(100, seed=7)
     predicted = model.classify(test_texts)
-    assert np.mean([p == ["negative", "positive"][y] for p, y in zip(predicted, test_labels)]) >= 0.95
+    assert np.mean([p == KEYWORDS[y] for p, y in zip(predicted, test_labels)]) >= 0.95
     explained = model.explain(test_texts)
+    assert all(tokens[p] == KEYWORDS[y] for (tokens, _), p, y in zip(explained, test_positions, test_labels))
     on_keyword = np.array([weights[p] for (_, weights), p in zip(explained, test_positions)])
-    assert on_keyword.mean() > 0.5  # uniform weights would give 1/6
-    assert np.mean([np.argmax(w) == p for (_, w), p in zip(explained, test_positions)]) >= 0.9
+    assert on_keyword.mean() > 0.8  # uniform weights would give 1/6
+    assert np.mean([np.argmax(w) == p for (_, w), p in zip(explained, test_positions)]) >= 0.95
 
 
 def test_preset_round_trip_gives_identical_predictions_on_raw_strings(tokenizer, tmp_path):
@@ -139,10 +140,10 @@ def test_preset_round_trip_gives_identical_predictions_on_raw_strings(tokenizer,
 def test_clear_errors(tokenizer):
     with pytest.raises(ValueError, match="`pooling` must be one of"):
         small_model(tokenizer, pooling="max")
-    with pytest.raises(ValueError, match="`label_names` must have num_classes=2"):
+    with pytest.raises(ValueError, match="`label_names` must have num_classes=4"):
         small_model(tokenizer, label_names=["a", "b", "c"])
     with pytest.raises(ValueError, match="`vocabulary_size` and `the tokenizer's vocabulary`"):
-        AttentionPoolingClassifier(tokenizer.vocabulary_size + 1, 2, tokenizer=tokenizer)
+        AttentionPoolingClassifier(tokenizer.vocabulary_size + 1, 4, tokenizer=tokenizer)
     without_tokenizer = small_model(tokenizer, tokenizer=None)
     with pytest.raises(ValueError, match="takes token ids, not strings"):
         without_tokenizer.predict(["a tweet"])

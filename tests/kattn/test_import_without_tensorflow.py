@@ -1,0 +1,55 @@
+"""kattn must import and run with TensorFlow absent (GPU runs use JAX)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from conftest import require_module
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, pkgutil, sys
+
+    class NoTensorFlow(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "tensorflow" or name.startswith("tensorflow."):
+                raise ImportError(f"blocked for this test: {name}")
+            return None
+
+    sys.meta_path.insert(0, NoTensorFlow())
+
+    import numpy as np
+    import keras
+    import kattn
+
+    # Every kattn module imports (optional extras like matplotlib may be absent).
+    for info in pkgutil.walk_packages(kattn.__path__, prefix="kattn."):
+        try:
+            importlib.import_module(info.name)
+        except ImportError as error:
+            if "tensorflow" in str(error):
+                raise
+
+    x = np.random.rand(2, 4, 8).astype("float32")
+    mha = kattn.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    out = mha(x, x, use_causal_mask=True)
+    pooled = kattn.layers.AttentionPooling()(out)
+    context = kattn.layers.AdditiveAttention(units=3)(x[:, 0], x)
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    assert not any(m == "tensorflow" or m.startswith("tensorflow.") for m in sys.modules)
+    print("ok", tuple(pooled.shape), tuple(context.shape))
+    """
+)
+
+
+def test_kattn_imports_and_runs_with_tensorflow_blocked():
+    require_module("jax", "kattn's TensorFlow-free path runs on the JAX backend")
+    environment = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=ROOT)
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=environment, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().splitlines()[-1] == "ok (2, 8) (2, 8)"
