@@ -77,8 +77,8 @@ def run(quick=False):
         configs = [(64, 32, 4)]  # (width, length, batch)
         rounds, steps = 2, 1
     else:
-        configs = [(256, 128, 16), (256, 512, 4), (512, 128, 8), (512, 512, 2)]
-        rounds, steps = 7, 3
+        configs = [(256, 128, 8), (256, 512, 2), (512, 128, 4), (512, 512, 1)]
+        rounds, steps = 5, 2
     rng = np.random.default_rng(0)
     rows = []
     for width, length, batch in configs:

@@ -24,7 +24,7 @@ Example:
 >>> inputs = keras.Input((4,))
 >>> model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
 >>> folder = tempfile.mkdtemp()
->>> zoo.save(model, folder, metrics={"accuracy": 1.0}, data="four numbers")
+>>> folder = zoo.save(model, folder, metrics={"accuracy": 1.0}, data="four numbers")
 >>> restored = zoo.load(folder)
 >>> x = np.ones((1, 4), "float32")
 >>> bool(np.allclose(model.predict(x, verbose=0), restored.predict(x, verbose=0)))

@@ -27,6 +27,8 @@ def train_classifier(options):
     if options.data:
         texts, labels, label_names = data.load_tsv(options.data)
         order = np.random.default_rng(options.seed).permutation(len(texts))
+        if options.quick:
+            order = order[: sizes["train"] + sizes["validation"] + sizes["test"]]
         texts, labels = [texts[i] for i in order], labels[order]
         held_out = max(1, len(texts) // 10)
         splits = {

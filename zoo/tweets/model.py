@@ -138,6 +138,11 @@ class AttentionPoolingClassifier(keras.Model):
 
     def build(self, token_ids_shape=None):
         token_ids_shape = token_ids_shape or (None, self.sequence_length)
+        if len(token_ids_shape) != 2:
+            raise ValueError(
+                "`token_ids` must have shape (batch, length); received shape "
+                f"{tuple(token_ids_shape)}."
+            )
         self.embedding.build(token_ids_shape)
         sequence_shape = tuple(token_ids_shape) + (self.embedding_dim,)  # (B, T, D)
         for block in self.encoder_blocks:

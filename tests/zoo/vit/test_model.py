@@ -186,7 +186,8 @@ def test_fit_learns_and_prints_no_warnings():
     y = (np.arange(64) % 2).astype("int32")
     x[y == 1, :4] += 150.0
     model = tiny_vit(num_classes=2, pixel_mean=[120.0], pixel_std=[70.0])
-    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = model.fit(x, y, batch_size=16, epochs=8, verbose=0)

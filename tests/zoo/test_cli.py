@@ -1,0 +1,83 @@
+"""python -m zoo: list, train, evaluate, classify, and one-line errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import zoo
+from zoo import cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_zoo(*args, cwd):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "zoo", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_list_and_a_quick_train_exit_0(tmp_path):
+    listed = run_zoo("list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert "classifier" in listed.stdout and "Shipped presets" in listed.stdout
+
+    trained = run_zoo("train", "classifier", "--quick", "--epochs", "1", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "Test metrics: accuracy = " in trained.stdout
+    assert "1/1" not in trained.stdout and "8/8" in trained.stdout  # Keras progress bar, 8 steps
+    preset = tmp_path / "runs" / "classifier"
+    zoo.load(str(preset))  # the default output, hashes verified
+    metadata = (preset / "metadata.json").read_text()
+    assert "python -m zoo train classifier --quick --epochs 1" in metadata
+    assert not (tmp_path / "runs" / "classifier-training" / "checkpoint").exists()
+    assert any((tmp_path / "runs" / "classifier-training" / "logs").iterdir())
+
+
+def test_bad_model_name_is_one_line_without_traceback(tmp_path):
+    done = run_zoo("train", "no-such-model", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("zoo: error: unknown model 'no-such-model'")
+    assert "classifier" in last_line  # names what exists
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "classifier", "--data", "/no/such/file.tsv"], "--data: no such file or folder: /no/such/file.tsv"),
+        (["train", "no-such-model"], "unknown model 'no-such-model'"),
+        (["evaluate", "/no/such/preset"], "no preset '/no/such/preset'"),
+        (["classify", "/no/such/preset", "hello"], "no preset '/no/such/preset'"),
+        (["train"], "the following arguments are required: model"),
+        (["train", "classifier", "--mixed-precision", "float8"], "invalid choice: 'float8'"),
+    ],
+)
+def test_mistakes_give_one_line_and_exit_code_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("zoo: error: ")
+    assert message in err
+
+
+def test_classify_and_evaluate_a_preset(tmp_path, capsys):
+    from zoo.classifier import EncoderClassifier, data
+
+    model = EncoderClassifier(list(data.FILLER_WORDS + data.COLOURS), list(data.COLOURS),
+                              sequence_length=12, embedding_dim=8, intermediate_dim=16)
+    folder = str(tmp_path / "preset")
+    zoo.save(model, folder, recipe="classifier")
+    texts = ["the red cat saw a blue dog", "green then yellow"]
+    assert cli.main(["classify", folder, *texts]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == [f"{t}\t{label}" for t, label in zip(texts, model.classify(texts))]
+
+    assert cli.main(["evaluate", folder, "--quick"]) == 0
+    accuracy = float(capsys.readouterr().out.strip().split("accuracy: ")[1])
+    assert 0.0 <= accuracy <= 1.0
+
+    assert cli.main(["translate", folder, "hola"]) == 2
+    assert "is a EncoderClassifier, which has no translate()" in capsys.readouterr().err
