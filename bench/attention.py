@@ -92,6 +92,7 @@ def mha_throughput(batch, width, heads, lengths, repeats):
                 step()  # trace now: the path is chosen while tracing
             steps[path] = step
         timings = interleaved_medians(steps, repeats)
+        print(f"(a) T={length}: {timings}", file=sys.stderr, flush=True)
         sequences_per_s = {name: batch / t for name, t in timings.items()}
         rows.append(
             [
@@ -251,6 +252,7 @@ def kernel_ratios(batch, heads, head_dim, lengths, repeats):
         t = interleaved_medians(
             {path: _kernel_step(backend, path, q) for path in ("explicit", "fused")}, repeats
         )
+        print(f"(c) {backend} T={length}: {t}", file=sys.stderr, flush=True)
         ratios[length] = {"explicit_s": t["explicit"], "fused_s": t["fused"], "ratio": t["explicit"] / t["fused"]}
     return ratios
 

@@ -1,5 +1,12 @@
 """Argument checks shared by the layers: each raises a ValueError that names
-the argument, what was expected and what was received."""
+the argument, what was expected and what was received.
+
+>>> from kattn import checks
+>>> checks.positive_int("num_heads", 0)
+Traceback (most recent call last):
+...
+ValueError: `num_heads` must be a positive int; received 0.
+"""
 
 import keras
 
@@ -87,6 +94,7 @@ def drop_keras_mask(tensor):
 
 
 def float_dtype(name, tensor):
+    """Raise unless `tensor` has a floating-point dtype."""
     dtype = keras.backend.standardize_dtype(tensor.dtype)
     if "float" not in dtype:
         raise ValueError(f"`{name}` must be a float tensor; received {dtype}.")

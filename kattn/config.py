@@ -27,7 +27,6 @@ Example:
 
 import contextlib
 import functools
-import importlib
 
 import keras
 
@@ -64,22 +63,20 @@ def use_attention_implementation(name):
 
 @functools.lru_cache(maxsize=None)
 def _running_on_accelerator(backend_name):
-    """True when the current backend computes on a GPU or TPU."""
-    if backend_name == "jax":
-        jax = importlib.import_module("jax")
-        return jax.default_backend() != "cpu"
-    if backend_name == "torch":
-        torch = importlib.import_module("torch")
-        return torch.cuda.is_available()
-    if backend_name == "tensorflow":
-        # TensorFlow is already imported by Keras when it is the backend.
-        tf = importlib.import_module("tensorflow")
-        return bool(tf.config.list_logical_devices("GPU"))
-    return False
+    """True when the backend computes on a GPU or TPU (asked through Keras,
+    so that kattn never imports a backend library itself)."""
+    devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
+    return any(not device.lower().startswith("cpu") for device in devices)
 
 
 def resolved_attention_implementation():
-    """The path that "auto" stands for on this backend and device."""
+    """The path that "auto" stands for on this backend and device.
+
+    >>> import kattn
+    >>> with kattn.config.use_attention_implementation("fused"):
+    ...     kattn.config.resolved_attention_implementation()
+    'fused'
+    """
     if _implementation != "auto":
         return _implementation
     if _running_on_accelerator(keras.backend.backend()):

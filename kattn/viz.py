@@ -11,8 +11,9 @@ Four tools, the ones the lectures draw on the board:
 
 The plots need matplotlib (`pip install kattn[viz]`); it is imported only when
 a plot is drawn. They return a `matplotlib.figure.Figure` made without pyplot,
-so they keep no global state: show one in a notebook by leaving it as the last
-expression of a cell, save it with `fig.savefig("name.png")`.
+so they keep no global state: save one with `fig.savefig("name.png")`; in a
+notebook, run `%matplotlib inline` once and leave the figure as the last
+expression of a cell to see it.
 
 >>> import numpy as np
 >>> from kattn import viz

@@ -16,6 +16,19 @@ saving a preset. A new model only registers a recipe:
         return recipes.Run(model, train, validation,
                            evaluate=lambda m: {"macro_recall": ...},
                            data="semeval2017-4a/train.tsv + tweeteval")
+
+The training loop (`zoo.training.train`) runs the recipe inside the mixed
+precision policy and the distribution scope, so build the model and compile
+it inside the recipe. `(x, y)` arrays are batched (`Run.batch_size` or
+`--batch-size`) and shuffled by the loop in an order fixed by (seed, epoch),
+which makes `--resume` exact; a `tf.data.Dataset` is used as given (batch it
+with `options.batch_size`, and shuffle with a fixed seed if you want an exact
+resume). `Run.evaluate(model)` must work for a freshly loaded preset too:
+`python -m zoo evaluate PRESET` calls it with the loaded model.
+
+>>> from zoo import recipes
+>>> "classifier" in recipes.names()
+True
 """
 
 import dataclasses
@@ -88,6 +101,12 @@ def _load_all():
 
 
 def get(name):
+    """The `Recipe` registered as `name`; a ValueError lists the known names.
+
+    >>> from zoo import recipes
+    >>> recipes.get("classifier").preset
+    'classifier-first-colour'
+    """
     _load_all()
     if name not in _RECIPES:
         known = ", ".join(sorted(_RECIPES)) or "none"
@@ -96,5 +115,6 @@ def get(name):
 
 
 def names():
+    """The names of every registered recipe, sorted."""
     _load_all()
     return sorted(_RECIPES)

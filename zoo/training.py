@@ -202,6 +202,7 @@ class ShuffledBatches(keras.utils.PyDataset):
     from an uninterrupted one; here epoch `e` is always shuffled the same way.
 
     >>> import numpy as np
+    >>> from zoo.training import ShuffledBatches
     >>> batches = ShuffledBatches((np.arange(10), np.arange(10)), batch_size=4, seed=0)
     >>> len(batches), batches[0][0].shape
     (3, (4,))

@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-MODULES = ["zoo.presets", "zoo.cli", "zoo.training", "zoo.classifier", "zoo.classifier.data",
+MODULES = ["zoo.presets", "zoo.recipes", "zoo.cli", "zoo.training", "zoo.classifier", "zoo.classifier.data",
            "zoo.classifier.model"]
 SKIP = {"zoo.training"}  # the module example: a training run
 

@@ -9,12 +9,11 @@
    (label 0). Pairs longer than the budget lose tokens from the front of `A`
    and the end of `B`, so the A|B boundary the next-sentence task looks at
    stays intact.
-2. Every epoch, in a parallel `tf.data` map on batches: keras_hub's
-   `MaskedLMMaskGenerator` (tensorflow-text's `mask_language_model`) chooses
-   `mask_rate` of the ordinary tokens of each row (`ceil(n * rate)` of its
-   `n` candidates; [CLS], [SEP], [PAD] and [MASK] are never chosen) and
-   replaces 80 % of them with [MASK], 10 % with a random token and leaves
-   10 % unchanged. So every epoch sees new masks (dynamic masking).
+2. Every epoch, in a parallel `tf.data` map on batches, `mask_tokens`
+   chooses `round(n * mask_rate)` of the `n` ordinary tokens of each row
+   ([CLS], [SEP], [PAD] and [MASK] are never chosen) and replaces 80 % of
+   them with [MASK], 10 % with a random token and leaves 10 % unchanged. So
+   every epoch sees new masks (dynamic masking).
 
 Input text: `read_documents(path)` reads WikiText files (a line " = Title = "
 starts an article) or plain text files (documents separated by blank lines).
@@ -192,6 +191,76 @@ def tokenize_documents(documents, tokenizer, batch_size=4096):
     return tokenized
 
 
+def mask_tokens(
+    token_ids,
+    mask_rate,
+    mask_length,
+    mask_id,
+    vocabulary_size,
+    never_masked,
+    mask_token_rate=0.8,
+    random_token_rate=0.1,
+):
+    """Choose and corrupt tokens for the masked-LM task (TensorFlow ops).
+
+    In each row with `n` candidate tokens (ids not in `never_masked`),
+    `max(1, round(n * mask_rate))` positions are chosen uniformly at random,
+    as in the original BERT code. (keras_hub's `MaskedLMMaskGenerator`
+    chooses `ceil(n * rate)`, which on 64-token rows masks 16.3 % instead of
+    15 %.) Each chosen token becomes [MASK] with probability
+    `mask_token_rate`, a uniformly random id with `random_token_rate`, and
+    stays as it is otherwise.
+
+    Args:
+        token_ids: int `(B, L)`.
+        mask_length: `P`, the number of prediction slots per row; at least
+            the largest number of chosen tokens.
+
+    Returns:
+        A dict: `token_ids` `(B, L)` corrupted; `mask_positions` `(B, P)`
+        chosen positions in increasing order, then 0; `mask_ids` `(B, P)` the
+        original ids there; `mask_weights` `(B, P)` float32, 1 on real slots.
+    """
+    import tensorflow as tf
+
+    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+    length = tf.shape(token_ids)[1]
+    candidates = tf.logical_not(
+        tf.reduce_any(token_ids[..., None] == tf.constant(never_masked, tf.int32), axis=-1)
+    )  # (B, L)
+    count = tf.reduce_sum(tf.cast(candidates, tf.float32), axis=1)  # (B,)
+    to_choose = tf.where(count > 0, tf.maximum(1.0, tf.round(count * mask_rate)), 0.0)
+    to_choose = tf.minimum(tf.cast(to_choose, tf.int32), mask_length)  # (B,)
+
+    # A random score per candidate; the `to_choose` highest are chosen.
+    scores = tf.where(candidates, tf.random.uniform(tf.shape(token_ids)), -1.0)
+    _, ranked = tf.math.top_k(scores, k=mask_length)  # (B, P) positions
+    slots = tf.range(mask_length)[None, :]  # (1, P)
+    real = slots < to_choose[:, None]  # (B, P)
+    positions = tf.sort(tf.where(real, ranked, length), axis=1)  # chosen first, in order
+    positions = tf.where(real, positions, 0)  # (B, P)
+    mask_ids = tf.gather(token_ids, positions, batch_dims=1)  # (B, P)
+
+    # 80 % [MASK], 10 % random token, 10 % unchanged.
+    draw = tf.random.uniform(tf.shape(positions))  # (B, P)
+    random_ids = tf.random.uniform(tf.shape(positions), 0, vocabulary_size, tf.int32)
+    new_ids = tf.where(draw < mask_token_rate, mask_id, mask_ids)
+    new_ids = tf.where(
+        (draw >= mask_token_rate) & (draw < mask_token_rate + random_token_rate),
+        random_ids,
+        new_ids,
+    )
+    rows = tf.broadcast_to(tf.range(tf.shape(positions)[0])[:, None], tf.shape(positions))
+    indices = tf.boolean_mask(tf.stack([rows, positions], axis=-1), real)  # (chosen, 2)
+    corrupted = tf.tensor_scatter_nd_update(token_ids, indices, tf.boolean_mask(new_ids, real))
+    return {
+        "token_ids": corrupted,
+        "mask_positions": positions,
+        "mask_ids": mask_ids,
+        "mask_weights": tf.cast(real, tf.float32),
+    }
+
+
 def pretraining_dataset(
     documents,
     tokenizer,
@@ -239,7 +308,6 @@ def pretraining_dataset(
     >>> sorted(inputs), tuple(inputs["mask_positions"].shape)
     (['mask_positions', 'padding_mask', 'segment_ids', 'token_ids'], (2, 3))
     """
-    import keras_hub
     import tensorflow as tf
 
     tokenized = tokenize_documents(documents, tokenizer)
@@ -250,19 +318,20 @@ def pretraining_dataset(
         pairs, sequence_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
     )
     never_masked = [tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, tokenizer.mask_id]
-    masker = keras_hub.layers.MaskedLMMaskGenerator(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        mask_selection_rate=mask_rate,
-        mask_token_id=tokenizer.mask_id,
-        mask_selection_length=math.ceil(sequence_length * mask_rate),
-        unselectable_token_ids=never_masked,
-        mask_token_rate=mask_token_rate,
-        random_token_rate=random_token_rate,
-    )
     pad_id = tokenizer.pad_id
+    mask_length = math.ceil(sequence_length * mask_rate)
 
     def mask_batch(token_ids, segment_ids, is_next):
-        masked = masker(token_ids)
+        masked = mask_tokens(
+            token_ids,
+            mask_rate=mask_rate,
+            mask_length=mask_length,
+            mask_id=tokenizer.mask_id,
+            vocabulary_size=tokenizer.vocabulary_size(),
+            never_masked=never_masked,
+            mask_token_rate=mask_token_rate,
+            random_token_rate=random_token_rate,
+        )
         inputs = {
             "token_ids": masked["token_ids"],  # (B, L)
             "segment_ids": segment_ids,  # (B, L)
@@ -271,7 +340,7 @@ def pretraining_dataset(
         }
         labels = {"mlm": masked["mask_ids"], "nsp": is_next}
         weights = {
-            "mlm": tf.cast(masked["mask_weights"], "float32"),  # (B, P)
+            "mlm": masked["mask_weights"],  # (B, P)
             "nsp": tf.ones_like(is_next, "float32"),  # (B,)
         }
         return inputs, labels, weights

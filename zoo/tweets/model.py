@@ -60,7 +60,7 @@ class AttentionPoolingClassifier(keras.Model):
     >>> import numpy as np
     >>> from zoo.tweets import AttentionPoolingClassifier, TweetTokenizer
     >>> texts = ["i love it", "i hate it"] * 10
-    >>> tokenizer = TweetTokenizer.train(texts, vocabulary_size=40, sequence_length=6)
+    >>> tokenizer = TweetTokenizer.train(texts, vocabulary_size=100, sequence_length=6)
     >>> model = AttentionPoolingClassifier(tokenizer.vocabulary_size, 2,
     ...     embedding_dim=8, label_names=["neg", "pos"], tokenizer=tokenizer)
     >>> model.predict(["i love it"], verbose=0).shape

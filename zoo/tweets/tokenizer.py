@@ -9,7 +9,7 @@ Example:
 
 >>> from zoo.tweets.tokenizer import TweetTokenizer
 >>> tokenizer = TweetTokenizer.train(
-...     ["I love it @bob", "I hate it http://x.co"] * 20, vocabulary_size=40,
+...     ["I love it @bob", "I hate it http://x.co"] * 20, vocabulary_size=100,
 ...     sequence_length=8)
 >>> tokenizer(["I love it @alice"]).shape
 (1, 8)

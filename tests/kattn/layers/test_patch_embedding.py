@@ -72,15 +72,13 @@ def test_mixed_precision(policy):
     assert keras.backend.standardize_dtype(layer.class_token.dtype) == "float32"
 
 
-def test_fit_save_and_load(tmp_path):
+def test_save_and_load(tmp_path):
     inputs = keras.Input((8, 8, 1))
     tokens = kattn.layers.PatchEmbedding(4, 8)(inputs)  # (B, 5, 8)
     tokens = kattn.layers.TransformerEncoderBlock(2, 16, norm_first=True)(tokens)
     model = keras.Model(inputs, keras.layers.Dense(3)(tokens[:, 0]))
     assert tuple(tokens.shape) == (None, 5, 8)
-    model.compile("adam", "mse", run_eagerly=True)
     images = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
-    model.fit(images, np.zeros((4, 3)), verbose=0)
     path = os.path.join(tmp_path, "vit.keras")
     model.save(path)
     loaded = keras.models.load_model(path)

@@ -166,6 +166,8 @@ def test_fit_save_and_load(tmp_path, caplog):
     x = kattn.layers.TransformerEncoderBlock(HEADS, FFN, dropout=0.1, activation="gelu")(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
     model = keras.Model(ids, keras.layers.Dense(2)(x))
+    # jit_compile=False: what "auto" picks with TensorFlow on a CPU, and a
+    # faster first step on JAX
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
     data = np.random.default_rng(0).integers(1, 20, (8, 5))
     data[:4, 3:] = 0

@@ -1,0 +1,157 @@
+"""Image loaders (digits, IDX, keras.datasets .npz, CIFAR-10 files), pipeline, augmentation."""
+
+import gzip
+import io
+import pickle
+import tarfile
+
+import numpy as np
+import pytest
+
+from tests.conftest import require_shared_data, to_numpy
+from zoo.vit import augment, data
+
+
+def write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype("uint8").tobytes())
+
+
+def test_digits_split_is_stratified_and_scaled():
+    (x_train, y_train), (x_test, y_test) = data.load_digits()
+    assert x_train.shape == (1437, 8, 8, 1) and x_test.shape == (360, 8, 8, 1)
+    assert x_train.dtype == np.uint8 and x_train.max() == 255 and x_train.min() == 0
+    counts = np.bincount(y_test, minlength=10)
+    assert counts.min() >= 35 and counts.max() <= 37  # 20 % of 174..183 per class
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    first = np.flatnonzero((np.round(digits.images * 255 / 16) == x_test[0, ..., 0]).all(axis=(1, 2)))
+    assert digits.target[first[0]] == y_test[0]
+    (again, _), _ = data.load_digits()
+    np.testing.assert_array_equal(again, x_train)
+
+
+def test_idx_reader_and_idx_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (5, 28, 28)),
+        "train-labels-idx1-ubyte.gz": rng.integers(0, 10, (5,)),
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (3, 28, 28)),
+        "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, (3,)),
+    }
+    for name, array in arrays.items():
+        write_idx(tmp_path / name, array)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz"), arrays["t10k-labels-idx1-ubyte.gz"])
+    (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist(str(tmp_path))
+    assert x_train.shape == (5, 28, 28, 1) and y_test.dtype == np.int32
+    np.testing.assert_array_equal(x_test[..., 0], arrays["t10k-images-idx3-ubyte.gz"])
+
+    (tmp_path / "bad.idx").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="`path` must be an IDX file"):
+        data.read_idx(tmp_path / "bad.idx")
+    (tmp_path / "train-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        data.load_mnist(str(tmp_path))
+
+
+def test_shared_mnist_npz_agrees_with_the_original_idx_files():
+    path = require_shared_data("mnist/mnist.npz")
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(path)
+    assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
+    folder = path.rsplit("/", 1)[0]
+    np.testing.assert_array_equal(x_test[..., 0], data.read_idx(f"{folder}/t10k-images-idx3-ubyte.gz"))
+    np.testing.assert_array_equal(y_train, data.read_idx(f"{folder}/train-labels-idx1-ubyte.gz"))
+
+
+def cifar_batch(rng, count):
+    images = rng.integers(0, 256, (count, 32, 32, 3)).astype("uint8")
+    labels = rng.integers(0, 10, count).tolist()
+    rows = images.transpose(0, 3, 1, 2).reshape(count, -1)  # channel-first rows, as the original
+    return images, labels, pickle.dumps({b"data": rows, b"labels": labels})
+
+
+def test_cifar10_python_tarball(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "cifar-10-python.tar.gz"
+    expected = []
+    with tarfile.open(path, "w:gz") as archive:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            images, labels, content = cifar_batch(rng, 2)
+            expected.append((images, labels))
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    (x_train, y_train), (x_test, y_test) = data.load_cifar10(str(path), seed=0)
+    assert x_train.shape == (10, 32, 32, 3) and x_test.shape == (2, 32, 32, 3)
+    all_train = np.concatenate([images for images, _ in expected[:5]])
+    all_labels = np.concatenate([labels for _, labels in expected[:5]])
+    order = np.random.default_rng(0).permutation(10)  # shuffled with the seed
+    np.testing.assert_array_equal(x_train, all_train[order])
+    np.testing.assert_array_equal(y_train, all_labels[order])
+
+
+def test_cifar10_jpeg_npz_is_decoded_and_shuffled(tmp_path):
+    from PIL import Image
+
+    # Flat-coloured images survive JPEG almost exactly: label i has grey level 20 i.
+    def jpeg_bytes(level):
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((32, 32, 3), level, "uint8")).save(buffer, "JPEG", quality=95)
+        return np.frombuffer(buffer.getvalue(), "uint8")
+
+    labels = np.repeat(np.arange(4), 2).astype("uint8")  # class-sorted, like the shared file
+    blobs = [jpeg_bytes(20 * int(label)) for label in labels]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
+    np.savez(tmp_path / "c.npz", train_jpeg=np.concatenate(blobs), train_offsets=offsets,
+             y_train=labels, test_jpeg=np.concatenate(blobs[:2]), test_offsets=offsets[:3],
+             y_test=labels[:2], class_names=np.array(data.CIFAR10_CLASS_NAMES))
+    (x_train, y_train), (x_test, y_test) = data.load_cifar10(str(tmp_path / "c.npz"))
+    assert x_train.shape == (8, 32, 32, 3) and x_test.shape == (2, 32, 32, 3)
+    assert not np.array_equal(y_train, labels)  # no longer class-sorted
+    np.testing.assert_allclose(x_train.mean(axis=(1, 2, 3)), 20.0 * y_train, atol=2)
+
+
+def test_pipeline_batches_one_hot_and_augments():
+    x = np.arange(10 * 8 * 8, dtype="uint8").reshape(10, 8, 8, 1)
+    y = np.arange(10) % 3
+    plain = data.make_dataset(x, y, 4)
+    first_x, first_y = next(iter(plain))
+    np.testing.assert_array_equal(to_numpy(first_x), x[:4].astype("float32"))
+    np.testing.assert_array_equal(to_numpy(first_y), y[:4])
+
+    shifted = data.make_dataset(x, y, 10, num_classes=3,
+                                augment=augment.image_augmenter(8, padding=2, seed=1))
+    batch_x, batch_y = next(iter(shifted))
+    np.testing.assert_array_equal(to_numpy(batch_y), np.eye(3)[y])
+    assert batch_x.shape == (10, 8, 8, 1) and not np.array_equal(to_numpy(batch_x), x)
+    with pytest.raises(ValueError, match="`num_classes` is required with `mix`"):
+        data.make_dataset(x, y, 4, mix=augment.mixer())
+
+
+def test_augmenter_crop_flip_and_mixing():
+    images = np.arange(2 * 4 * 4, dtype="float32").reshape(2, 4, 4, 1)
+    flip = augment.image_augmenter(4, flip=True, seed=3)
+    flipped = to_numpy(flip(images, training=True))
+    for original, result in zip(images, flipped):  # each image kept or mirrored
+        assert np.array_equal(result, original) or np.array_equal(result, original[:, ::-1])
+    np.testing.assert_array_equal(to_numpy(flip(images, training=False)), images)
+
+    crop = augment.image_augmenter(4, padding=1, seed=0)
+    cropped = to_numpy(crop(images, training=True))
+    assert cropped.shape == images.shape
+    # A shift of at most one pixel: every non-zero value is from the same image.
+    for original, result in zip(images, cropped):
+        assert set(result[result > 0].tolist()) <= set(original.ravel().tolist())
+
+    x = np.stack([np.zeros((4, 4, 1)), np.ones((4, 4, 1))]).astype("float32")
+    labels = np.eye(2, dtype="float32")
+    mixed_x, mixed_y = augment.mixer("mixup", alpha=1.0, seed=0)(x, labels)
+    mixed_x, mixed_y = to_numpy(mixed_x), to_numpy(mixed_y)
+    # MixUp blends image and label with the same weight: mean pixel = weight of image 1.
+    np.testing.assert_allclose(mixed_x.mean(axis=(1, 2, 3)), mixed_y[:, 1], atol=1e-5)
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        augment.mixer("blend")
