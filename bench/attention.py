@@ -203,6 +203,8 @@ def greedy_decoding(batch, width, heads, blocks, ffn, new_tokens):
     recomputed_tokens = decode_by_recomputing()
     recompute_seconds = time.perf_counter() - start
     same = bool(np.array_equal(cached_tokens, recomputed_tokens))
+    print(f"(b) seconds cached {cached_seconds:.2f}, recomputed {recompute_seconds:.2f}, same {same}",
+          file=sys.stderr, flush=True)
     generated = batch * new_tokens
     return generated / cached_seconds, generated / recompute_seconds, same
 
@@ -277,9 +279,9 @@ def run(quick=False):
         decode_sizes = dict(batch=2, width=32, heads=4, blocks=1, ffn=64, new_tokens=16)
         kernel_sizes = dict(batch=2, heads=2, head_dim=8, lengths=[16, 64], repeats=2)
     else:
-        mha_sizes = dict(batch=4, width=256, heads=8, lengths=[128, 512, 2048], repeats=7)
-        decode_sizes = dict(batch=8, width=256, heads=8, blocks=4, ffn=1024, new_tokens=256)
-        kernel_sizes = dict(batch=8, heads=8, head_dim=64, lengths=[128, 512, 1024], repeats=5)
+        mha_sizes = dict(batch=4, width=256, heads=8, lengths=[128, 512, 2048], repeats=5)
+        decode_sizes = dict(batch=8, width=256, heads=8, blocks=2, ffn=512, new_tokens=256)
+        kernel_sizes = dict(batch=4, heads=8, head_dim=64, lengths=[128, 512, 1024], repeats=3)
 
     import keras
 

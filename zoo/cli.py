@@ -83,6 +83,10 @@ def main(argv=None):
         return _fail(error)
     except (ValueError, FileNotFoundError) as error:  # includes zoo.PresetError
         return _fail(error)
+    except KeyboardInterrupt:
+        print("zoo: interrupted; `train ... --resume` continues from the last epoch's checkpoint.",
+              file=sys.stderr)
+        return 130
 
 
 def _fail(error):

@@ -34,6 +34,7 @@ True
 import datetime
 import hashlib
 import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -174,23 +175,22 @@ def _plain_number(value):
 
 
 def _library_versions():
+    """Versions of the libraries that matter, read without importing them."""
+    import kattn
+
     versions = {
         "python": platform.python_version(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "numpy": np.__version__,
+        "kattn": kattn.__version__,
     }
-    for name in ("kattn", "tensorflow", "jax", "keras_hub"):
-        module = importlib.import_module(name) if _is_importable(name) else None
-        if module is not None and hasattr(module, "__version__"):
-            versions[name] = module.__version__
+    for distribution in ("tensorflow", "jax", "keras-hub"):
+        try:
+            versions[distribution] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return versions
-
-
-def _is_importable(name):
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 def _sha256(path):

@@ -68,6 +68,7 @@ def normalize_tweet(text):
       skin tones, variation selectors and joiners are dropped;
     - letters repeated more than 3 times are cut to 3 ("soooooo" -> "sooo").
 
+    >>> from zoo.tweets import normalize_tweet
     >>> normalize_tweet("RT @CNN: Best. Day. EVER!!! https://t.co/abc")
     'rt @user: best. day. ever!!! <url>'
     """
@@ -124,6 +125,7 @@ def load_tweeteval(task, split, path=None):
         FileNotFoundError: a missing file (sentiment train texts are not
             available here: use `load_semeval_train`).
 
+    >>> from zoo.tweets import load_tweeteval
     >>> texts, labels, names = load_tweeteval("emotion", "test")
     >>> len(texts), names[labels[0]]
     (1421, 'sadness')
@@ -172,6 +174,7 @@ def load_semeval_train(path=None, tweeteval_path=None):
     Returns:
         `(texts, labels, label_names)` as `load_tweeteval`.
 
+    >>> from zoo.tweets import load_semeval_train
     >>> texts, labels, names = load_semeval_train()
     >>> len(texts), names
     (47466, ['negative', 'neutral', 'positive'])

@@ -34,7 +34,7 @@ VARIANTS = {
     "encoder": {"pooling": "attention", "num_layers": 1, "num_heads": 4,
                 "intermediate_dim": 256, "position": "sinusoidal"},
 }
-FULL = {"vocabulary_size": 8000, "epochs": 6, "batch_size": 64, "learning_rate": 2e-3}
+FULL = {"vocabulary_size": 8000, "epochs": 4, "batch_size": 256, "learning_rate": 5e-3}
 # --quick: a few hundred tweets and a tiny model, to check that a recipe runs.
 QUICK = {"vocabulary_size": 400, "epochs": 1, "batch_size": 32, "learning_rate": 2e-3,
          "train": 512, "evaluate": 128, "embedding_dim": 16}
@@ -43,6 +43,8 @@ QUICK = {"vocabulary_size": 400, "epochs": 1, "batch_size": 32, "learning_rate":
 def balanced_sample_weights(labels, num_classes):
     """Per-example weights `n / (num_classes * count[label])`: each class weighs the same.
 
+    >>> import numpy as np
+    >>> from zoo.tweets.recipes import balanced_sample_weights
     >>> balanced_sample_weights(np.array([0, 0, 0, 1]), 2).tolist()
     [0.6666666865348816, 0.6666666865348816, 0.6666666865348816, 2.0]
     """
@@ -152,7 +154,7 @@ def pooling_run(task, variant, options):
         evaluate=evaluate,
         epochs=sizes["epochs"],
         monitor="val_macro_recall",
-        patience=2,
+        patience=1,
         data=description,
         batch_size=sizes["batch_size"],
     )

@@ -53,6 +53,8 @@ def image_augmenter(image_size, padding=0, flip=False, rotation=0.0, zoom=0.0, s
         layers.append(keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed + 2))
     if zoom:
         layers.append(keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 3))
+    if not layers:
+        layers.append(keras.layers.Identity())  # no augmentation
     return keras.Sequential(layers, name="image_augmenter")
 
 

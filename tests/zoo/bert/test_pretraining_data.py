@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoo.bert import BertTokenizer, pretraining_dataset
-from zoo.bert.pretraining_data import make_sentence_pairs, read_documents
+from zoo.bert.pretraining_data import make_sentence_pairs, read_documents, tokenize_documents
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 DOCUMENTS, SENTENCES, WORDS_PER_SENTENCE, WORDS_PER_DOCUMENT = 640, 14, 12, 40
@@ -68,7 +68,7 @@ def test_masking_and_next_sentence_statistics_over_100k_tokens(corpus):
 
 def test_true_pairs_continue_the_document_and_random_pairs_do_not(corpus):
     documents, tokenizer = corpus
-    tokenized = [[tokenizer.tokenize([s]).to_list()[0] for s in d] for d in documents[:40]]
+    tokenized = tokenize_documents(documents[:40], tokenizer)
     pairs = make_sentence_pairs(tokenized, budget=61, seed=3)
     assert {label for _, _, label in pairs} == {0, 1}
     for a, b, is_next in pairs:

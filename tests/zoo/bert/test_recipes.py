@@ -1,0 +1,40 @@
+"""The bert-pretrain and bert-classify recipes, in their quick versions."""
+
+import numpy as np
+
+import zoo
+from tests.conftest import require_shared_data
+from zoo import recipes, training
+
+
+def test_bert_classify_trains_saves_and_loads_a_preset(tmp_path):
+    require_shared_data("semeval2017-4a/train.tsv")
+    require_shared_data("tweeteval/datasets/sentiment/test_text.txt")
+    result = training.train(
+        "bert-classify", recipes.Options(quick=True, epochs=1, jit=False),
+        output=str(tmp_path / "preset"), workdir=str(tmp_path / "work"), verbose=0,
+    )
+    assert set(result.metrics) == {"test_macro_recall", "validation_macro_recall"}
+    assert 0.0 <= result.metrics["test_macro_recall"] <= 1.0
+    loaded = zoo.load(result.preset)
+    labels = loaded.classify(["I love this!", "worst day ever"])
+    assert set(labels) <= {"negative", "neutral", "positive"}
+    np.testing.assert_allclose(
+        loaded.predict(["a tweet"], verbose=0), result.model.predict(["a tweet"], verbose=0), atol=1e-5
+    )
+
+
+def test_bert_pretrain_builds_data_that_the_model_fits(tmp_path):
+    require_shared_data("wikitext-2/train.txt")
+    vocabulary = tmp_path / "vocab.txt"
+    words = "the of and in to a was is for on as with by he at from".split()
+    vocabulary.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    run = recipes.get("bert-pretrain").build(
+        recipes.Options(quick=True, extra={"vocabulary": str(vocabulary)})
+    )
+    run.model.jit_compile = False
+    history = run.model.fit(run.train.take(2), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    metrics = run.evaluate(run.model)
+    assert set(metrics) == {"mlm_accuracy", "nsp_accuracy"}
+    assert run.model.tokenizer.vocabulary_size() == 5 + len(words)
