@@ -28,8 +28,6 @@ from kattn import config
 # A large negative logit that still fits float32; masked logits get it before
 # the softmax, and their weights are then set to exactly zero.
 _MASKED_LOGIT = -1e9
-# Smallest normal float32: divides a fully masked row's zeros without a NaN.
-_TINY = 1.1754944e-38
 
 
 # ----------------------------------------------------------------------------
@@ -111,13 +109,16 @@ def masked_softmax(logits, mask=None, axis=-1):
     if mask is not None:
         mask = K.cast(mask, "bool")
         logits = K.where(mask, logits, _MASKED_LOGIT)
-    # softmax(e)_j = exp(e_j - max e) / sum_k exp(e_k - max e), written out
-    # (keras.ops.softmax warns on rows of length 1, e.g. the first decoding step).
-    exps = K.exp(logits - K.max(logits, axis=axis, keepdims=True))
+    if logits.shape[axis] == 1:
+        weights = K.ones_like(logits)  # one key gets all the weight
+    else:
+        # exp(-1e9 - max) underflows to exactly 0: masked keys get weight 0
+        # in every row that has a visible key.
+        weights = K.softmax(logits, axis=axis)
     if mask is not None:
-        exps = K.where(mask, exps, 0.0)  # masked: exactly 0; fully masked rows: all 0
-    total = K.sum(exps, axis=axis, keepdims=True)
-    weights = exps / K.maximum(total, _TINY)  # 0 / tiny = 0 on fully masked rows
+        # A row with no visible key would be uniform: make it all zeros.
+        sees_a_key = K.any(mask, axis=axis, keepdims=True)
+        weights = weights * K.cast(sees_a_key, "float32")
     return K.cast(weights, dtype)
 
 

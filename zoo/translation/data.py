@@ -50,6 +50,7 @@ def load_anki(path=None):
     fields, or an empty one, is a `ValueError` naming the line.
 
     >>> import tempfile, os
+    >>> from zoo.translation.data import load_anki
     >>> path = os.path.join(tempfile.mkdtemp(), "toy.txt")
     >>> _ = open(path, "w").write("Hi.\\tHola.\\nRun!\\t¡Corre!\\n")
     >>> load_anki(path)
@@ -78,6 +79,7 @@ def split_pairs(pairs, seed=0, validation_size=2_000, test_size=2_000):
 
     This is the split of the project's ANCHORS (seed 0, 2,000 / 2,000).
 
+    >>> from zoo.translation.data import split_pairs
     >>> split_pairs(list(range(10)), validation_size=2, test_size=3).test
     [0, 8, 1]
     """

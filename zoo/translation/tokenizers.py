@@ -88,6 +88,7 @@ class _Tokenizer:
 class CharacterTokenizer(_Tokenizer):
     """One token per character; characters not in the vocabulary become "[UNK]".
 
+    >>> from zoo.translation.tokenizers import CharacterTokenizer
     >>> tokenizer = CharacterTokenizer.from_texts(["ab"])
     >>> tokenizer.vocabulary_size, tokenizer.split("abc")
     (6, [4, 5, 1])
@@ -117,6 +118,7 @@ class WordPieceTokenizer(_Tokenizer):
     `keras_hub.tokenizers.compute_word_piece_vocabulary` (lower_case=False:
     the output keeps its capitals).
 
+    >>> from zoo.translation.tokenizers import SPECIAL_TOKENS, WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer(SPECIAL_TOKENS + ["I", "don", "'", "t", "know", "."])
     >>> ids = tokenizer.encode(["I don't know."], length=8)
     >>> tokenizer.decode(ids)
@@ -181,6 +183,7 @@ def _is_word(token):
 def join_english_words(words):
     """Join word and punctuation tokens the way English is written.
 
+    >>> from zoo.translation.tokenizers import join_english_words
     >>> join_english_words(["Tom", "'", "s", "car", "isn", "'", "t", "here", "."])
     "Tom's car isn't here."
     >>> join_english_words(["He", "said", ",", '"', "It", "'", "s", "3", ".", "5", '"', "."])

@@ -67,6 +67,7 @@ class LengthBuckets(keras.utils.PyDataset):
     to a multiple of 8 so that only a few shapes get compiled.
 
     >>> import numpy as np
+    >>> from zoo.translation.training import LengthBuckets
     >>> x = {"source": np.ones((10, 40), "int32"), "target": np.ones((10, 40), "int32")}
     >>> x["source"][:, 5:] = 0; x["target"][:, 3:] = 0
     >>> batches = LengthBuckets(x, x["target"], batch_size=4)

@@ -195,10 +195,11 @@ def test_train_save_and_load(tmp_path):
         embed(20, D, mask_zero=True)(target_ids), encoded
     )
     model = keras.Model([source_ids, target_ids], keras.layers.Dense(20)(decoded))
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile("adam", loss, run_eagerly=True)
     data = np.random.default_rng(0).integers(1, 20, (8, 5))
     data[:4, 3:] = 0
-    model.train_on_batch([data, data], data)  # one eager step: the block trains
+    model.train_on_batch([data, data], data)  # one eager step moves the weights
     path = os.path.join(tmp_path, "decoder.keras")
     model.save(path)
     loaded = keras.models.load_model(path)

@@ -168,7 +168,8 @@ def test_fit_save_and_load(tmp_path, caplog):
     model = keras.Model(ids, keras.layers.Dense(2)(x))
     # jit_compile=False: what "auto" picks with TensorFlow on a CPU, and a
     # faster first step on JAX
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile("adam", loss, jit_compile=False)
     data = np.random.default_rng(0).integers(1, 20, (8, 5))
     data[:4, 3:] = 0
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):

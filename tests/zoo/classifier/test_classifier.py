@@ -91,7 +91,7 @@ def test_fit_prints_no_mask_warnings_and_learns():
     x = model.tokenize(texts)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = model.fit(x, labels, batch_size=16, epochs=4, verbose=0)
+        history = model.fit(x, labels, batch_size=16, epochs=2, verbose=0)
     assert not [str(w.message) for w in caught if "mask" in str(w.message).lower()]
     losses = history.history["loss"]
     assert losses[-1] < losses[0]

@@ -119,13 +119,13 @@ def test_fit_prints_no_mask_warnings_and_saves(kind, tmp_path, caplog, capsys):
     messages.append(capsys.readouterr().err)
     assert not [m for m in messages if "mask" in m.lower()]
     assert np.isfinite(history.history["loss"]).all()
-    texts = [s for s, _ in PAIRS]
     path = str(tmp_path / "model.keras")
     model.save(path)
-    restored = keras.saving.load_model(path)
+    restored = keras.saving.load_model(path, compile=False)
     assert type(restored) is type(model)
-    assert restored.translate(texts) == model.translate(texts)
     assert restored.get_config() == model.get_config()
+    x, _ = model.make_arrays(PAIRS)
+    np.testing.assert_allclose(to_numpy(restored(x)), to_numpy(model(x)), atol=1e-6)
 
 
 def test_translate_rejects_bad_arguments():
