@@ -18,7 +18,7 @@ import keras
 from bench import common
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN_MINUTES = 35  # the peer's budget in ANCHORS
+TRAIN_MINUTES = 12  # the peer had 35 (ANCHORS); see the note in the section
 EXAMPLE = "¿Dónde está la estación de tren más cercana?"
 
 
@@ -50,7 +50,6 @@ def run(quick=False):
     references = [target for _, target in test]
     cased = sacrebleu.corpus_bleu(predictions, [references]).score
     lowered = sacrebleu.corpus_bleu(predictions, [references], lowercase=True).score
-    beam = training.bleu(model, test, method="beam", beam_size=4)
 
     image = os.path.join(ROOT, "docs", "images", "spa_eng_alignment.png")
     example = heatmaps.save_alignment(model, EXAMPLE, image)
@@ -68,16 +67,18 @@ def run(quick=False):
         "",
         common.table(
             ["model", "train min (wall)", "steps", "epochs", "test BLEU, cased refs",
-             "test BLEU, lower-cased", "test BLEU cased, beam 4", "greedy decode of test (s)"],
+             "test BLEU, lower-cased", "greedy decode of test (s)"],
             [["ours", f"{budget.elapsed_minutes:.1f}", budget.steps,
               f"{budget.steps / steps_per_epoch:.2f}", f"{cased:.2f}", f"{lowered:.2f}",
-              f"{beam:.2f}", f"{decode_seconds:.1f}"],
-             ["KerasHub peer (ANCHORS, idle machine)", "35", "10,152", "5.65", "28.62", "40.97", "", "6.2"]],
+              f"{decode_seconds:.1f}"],
+             ["KerasHub peer (ANCHORS, idle machine)", "35", "10,152", "5.65", "28.62", "40.97", "6.2"]],
         ),
         "",
-        "The CPU was shared with other engineers' jobs during this run (load average in the "
-        "header; 2 cores), so a wall-clock minute here bought much less compute than one of "
-        "the peer's minutes on an idle machine.",
+        f"This run had a {TRAIN_MINUTES}-minute budget, not the peer's 35: a first 35-minute "
+        "run crashed (a batching bug, since fixed) and the session's time ran out. The CPU was "
+        "also shared with other engineers' jobs (load average in the header; 2 cores), so a "
+        "wall-clock minute here bought far less compute than one of the peer's minutes on an "
+        "idle machine. This is not a like-for-like comparison with the peer.",
         "",
         f'Example: "{EXAMPLE}" -> "{example}" (alignment: `docs/images/spa_eng_alignment.png`). '
         "First test sentences:",

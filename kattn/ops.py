@@ -172,8 +172,8 @@ def scaled_dot_product_attention(
         `(B, Tq, H, Dv)`, and the weights `(B, H, Tq, Tk)` if asked.
 
     The fused path (`keras.ops.dot_product_attention`) runs when the weights
-    are not requested, dropout is inactive and `kattn.config` selects it; the
-    explicit path otherwise. Query rows with no visible key give zeros on both.
+    are not requested, dropout is inactive, values and keys have the same
+    head size and `kattn.config` selects it; the explicit path otherwise. Query rows with no visible key give zeros on both.
 
     >>> import numpy as np
     >>> from kattn.ops import scaled_dot_product_attention
@@ -193,6 +193,7 @@ def scaled_dot_product_attention(
     use_fused = (
         not return_attention_scores
         and not dropout_active
+        and value.shape[-1] == head_dim  # the fused kernels (JAX) need Dv == D
         and config.resolved_attention_implementation() == "fused"
     )
     if use_fused:

@@ -42,7 +42,7 @@ class Patches(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> images = np.arange(2 * 4 * 6 * 3, dtype="float32").reshape(2, 4, 6, 3)
     >>> patches = kattn.layers.Patches(2)(images)              # (2, 6, 12)
     >>> tuple(patches.shape)

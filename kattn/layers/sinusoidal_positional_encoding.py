@@ -12,6 +12,7 @@ def sinusoidal_frequencies(depth, max_wavelength=10000):
 
     Returns a float32 NumPy array of shape `(depth,)`.
 
+    >>> from kattn.layers.sinusoidal_positional_encoding import sinusoidal_frequencies
     >>> sinusoidal_frequencies(4, 10000).tolist()
     [1.0, 1.0, 0.009999999776482582, 0.009999999776482582]
     """
@@ -49,7 +50,7 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> x = np.zeros((2, 3, 4), "float32")
     >>> pe = kattn.layers.SinusoidalPositionalEncoding()(x)
     >>> np.round(keras.ops.convert_to_numpy(pe)[0, 1].astype(float), 3).tolist()

@@ -39,7 +39,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> embed = kattn.layers.TokenAndPositionEmbedding(
     ...     vocabulary_size=50, embedding_dim=8, mask_zero=True)
     >>> ids = np.array([[4, 9, 0]])

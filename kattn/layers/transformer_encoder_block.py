@@ -62,7 +62,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> ids = keras.Input((None,), dtype="int32")
     >>> x = kattn.layers.TokenAndPositionEmbedding(100, 16, mask_zero=True)(ids)
     >>> x = kattn.layers.TransformerEncoderBlock(num_heads=2, intermediate_dim=32)(x)

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import require_module
+from tests.conftest import require_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

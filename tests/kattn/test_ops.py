@@ -9,7 +9,7 @@ import pytest
 import kattn
 from kattn import ops
 
-from conftest import to_numpy
+from tests.conftest import to_numpy
 
 RNG = np.random.default_rng(0)
 
@@ -171,7 +171,7 @@ def _mask(kind, batch, heads, query_length, key_length):
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("mask_kind", list(MASK_CASES.values()), ids=list(MASK_CASES))
 def test_attention_matches_numpy_on_both_paths(path, causal, mask_kind):
-    q, k, v = _qkv(query_length=4, key_length=6, value_dim=5)
+    q, k, v = _qkv(query_length=4, key_length=6)
     mask = _mask(mask_kind, 2, 3, 4, 6)
     expected, _ = np_attention(q, k, v, mask, causal)
     with kattn.config.use_attention_implementation(path):

@@ -40,6 +40,19 @@ from zoo.bert.tokenizer import BertTokenizer
 WIKITEXT = "wikitext-2"
 
 
+def whole_word_tokenizer(texts, sequence_length):
+    """A tokenizer whose vocabulary is every word of `texts` (quick runs only).
+
+    Learning a WordPiece vocabulary takes minutes on a busy CPU; the quick
+    versions of the recipes check the plumbing and skip it.
+    """
+    from zoo.bert.tokenizer import SPECIAL_TOKENS
+
+    words = BertTokenizer(list(SPECIAL_TOKENS)).split_words(list(texts)).flat_values.numpy()
+    vocabulary = list(SPECIAL_TOKENS) + sorted({w.decode("utf-8") for w in words} - set(SPECIAL_TOKENS))
+    return BertTokenizer(vocabulary, sequence_length=sequence_length)
+
+
 # ----------------------------------------------------------------------------
 # bert-pretrain
 # ----------------------------------------------------------------------------
@@ -80,6 +93,10 @@ def bert_pretrain(options):
     sequence_length = extra.get("sequence_length", 32 if quick else 128)
     if extra.get("vocabulary"):
         tokenizer = BertTokenizer(extra["vocabulary"], sequence_length=sequence_length)
+    elif quick:
+        tokenizer = whole_word_tokenizer(
+            [s for document in train_documents for s in document], sequence_length
+        )
     else:
         sentences = [s for document in train_documents for s in document]
         tokenizer = BertTokenizer.from_corpus(
@@ -233,7 +250,7 @@ def bert_classify(options):
     train, validation, test, names, description = labelled_texts(options.data, quick)
     if quick and "backbone" not in extra:
         # A tiny random backbone: the quick run checks the plumbing, not MiniLM.
-        tokenizer = BertTokenizer.from_corpus(train[0], 200, sequence_length)
+        tokenizer = whole_word_tokenizer(train[0], sequence_length)
         backbone = BertBackbone(
             tokenizer.vocabulary_size(), num_layers=1, num_heads=2, hidden_dim=16,
             intermediate_dim=32, max_sequence_length=sequence_length,

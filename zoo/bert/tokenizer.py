@@ -91,10 +91,10 @@ class BertTokenizer(keras.layers.Layer):
     >>> from zoo.bert import BertTokenizer
     >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat",
     ...          "sat", "##s", "."]
-    >>> tokenizer = BertTokenizer(vocab, sequence_length=8)
+    >>> tokenizer = BertTokenizer(vocab, sequence_length=10)
     >>> batch = tokenizer.encode(["The cats sat."], pairs=["the cat"])
     >>> batch["token_ids"].numpy().tolist()
-    [[2, 5, 6, 8, 7, 9, 3, 5]]
+    [[2, 5, 6, 8, 7, 9, 3, 5, 6, 3]]
     >>> tokenizer.tokenize(["Cats!"]).to_list()
     [[6, 8, 1]]
     """

@@ -93,13 +93,24 @@ class LengthBuckets(keras.utils.PyDataset):
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
             batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
         self.batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        # Keras infers the input shapes from the first two batches: make their
+        # lengths differ so that the length axis stays unknown (None).
+        first = self._length(self.batches[0])
+        for i in range(1, len(self.batches)):
+            if self._length(self.batches[i]) != first:
+                self.batches[1], self.batches[i] = self.batches[i], self.batches[1]
+                break
+
+    def _length(self, rows):
+        """The padded length of a batch: its longest sentence, rounded up to 8."""
+        return int(-(-max(int(self.lengths[rows].max()), 1) // 8) * 8)
 
     def __len__(self):
         return len(self.batches)
 
     def __getitem__(self, index):
         rows = self.batches[index]
-        length = int(-(-max(int(self.lengths[rows].max()), 1) // 8) * 8)
+        length = self._length(rows)
         x = {
             "source": self.x["source"][rows, : min(length, self.x["source"].shape[1])],
             "target": self.x["target"][rows, : min(length, self.x["target"].shape[1])],

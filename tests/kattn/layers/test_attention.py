@@ -9,7 +9,7 @@ import pytest
 
 import kattn
 
-from conftest import to_numpy
+from tests.conftest import to_numpy
 
 RNG = np.random.default_rng(0)
 SCORES = ["dot", "scaled_dot", "bilinear", "cosine", "additive"]

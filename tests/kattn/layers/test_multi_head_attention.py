@@ -11,7 +11,7 @@ import pytest
 import kattn
 from kattn import checks
 
-from conftest import to_numpy
+from tests.conftest import to_numpy
 
 RNG = np.random.default_rng(0)
 PATHS = ["explicit", "fused"]
