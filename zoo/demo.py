@@ -21,6 +21,7 @@ from zoo.translation import data, heatmaps, training
 from zoo.translation import recipes as translation_recipes
 
 TRAIN_MINUTES = 1.5
+MIN_STEPS = 300  # about one epoch, even on a busy machine
 EXAMPLES = ["Thursday, March 3rd, 1979", "05/03/79", "the 1st of June, 1950", "2042 Mar 17",
             "17.3.42", "Dec 25, 1999"]
 IMAGE = os.path.join("runs", "demo", "dates_alignment.png")
@@ -34,9 +35,9 @@ def main():
     model = run.model
     print(f"Task: human-written dates -> ISO 8601. Data: {run.data}.")
     print(f"Model: RNNAttentionTranslator, {model.count_params():,} parameters. "
-          f"Training for {TRAIN_MINUTES} minutes...")
+          f"Training for {TRAIN_MINUTES} minutes (at least {MIN_STEPS} steps)...")
     x, y = run.train
-    budget = training.TimeBudget(TRAIN_MINUTES)
+    budget = training.TimeBudget(TRAIN_MINUTES, min_steps=MIN_STEPS)
     model.fit(x, y, batch_size=128, epochs=100, callbacks=[budget], verbose=2)
     test = data.load_dates(seed=0).test[:500]
     accuracy = training.exact_match(model, test)

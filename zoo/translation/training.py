@@ -119,11 +119,16 @@ class LengthBuckets(keras.utils.PyDataset):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop training after `minutes` of wall-clock time (checked every batch)."""
+    """Stop training after `minutes` of wall-clock time (checked every batch).
 
-    def __init__(self, minutes):
+    `min_steps`: never stop before this many steps, e.g. so that a short demo
+    still learns when compiling the first step ate the budget.
+    """
+
+    def __init__(self, minutes, min_steps=0):
         super().__init__()
         self.seconds = minutes * 60.0
+        self.min_steps = min_steps
         self.started = None
         self.steps = 0
 
@@ -132,7 +137,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        if time.perf_counter() - self.started > self.seconds:
+        if self.steps >= self.min_steps and time.perf_counter() - self.started > self.seconds:
             self.model.stop_training = True
 
     @property
