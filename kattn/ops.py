@@ -312,7 +312,7 @@ def additive_score(query, keys, query_kernel, key_kernel, score_vector, bias=Non
     >>> q = np.zeros((1, 1, 2)); k = np.array([[[1.0, 0.0], [0.0, 0.0]]])
     >>> W = np.eye(2); v = np.array([1.0, 1.0])
     >>> scores = additive_score(q, k, W, W, v)           # v . tanh(k)
-    >>> np.round(keras.ops.convert_to_numpy(scores), 4).tolist()
+    >>> np.round(keras.ops.convert_to_numpy(scores).astype("float64"), 4).tolist()
     [[[0.7616, 0.0]]]
     """
     projected_query = K.einsum("bqd,du->bqu", query, query_kernel)  # (B, Tq, U)
