@@ -105,21 +105,27 @@ def masked_softmax(logits, mask=None, axis=-1):
     [[0.5, 0.5, 0.0]]
     """
     dtype = keras.backend.standardize_dtype(getattr(logits, "dtype", "float32"))
-    logits = K.cast(logits, "float32")
     if mask is not None:
         mask = K.cast(mask, "bool")
-        logits = K.where(mask, logits, _MASKED_LOGIT)
-    if logits.shape[axis] == 1:
-        weights = K.ones_like(logits)  # one key gets all the weight
-    else:
-        # exp(-1e9 - max) underflows to exactly 0: masked keys get weight 0
-        # in every row that has a visible key.
-        weights = K.softmax(logits, axis=axis)
+    weights = _softmax_in_float32(logits, mask, axis)
     if mask is not None:
         # A row with no visible key would be uniform: make it all zeros.
         sees_a_key = K.any(mask, axis=axis, keepdims=True)
         weights = weights * K.cast(sees_a_key, "float32")
     return K.cast(weights, dtype)
+
+
+def _softmax_in_float32(logits, mask, axis=-1):
+    """Float32 softmax with masked logits set to -1e9; rows that see no key
+    come out uniform (callers that allow such rows zero them)."""
+    logits = K.cast(logits, "float32")
+    if mask is not None:
+        logits = K.where(mask, logits, _MASKED_LOGIT)
+    if logits.shape[axis] == 1:
+        return K.ones_like(logits)  # one key gets all the weight
+    # exp(-1e9 - max) underflows to exactly 0: masked keys get weight 0 in
+    # every row that has a visible key.
+    return K.softmax(logits, axis=axis)
 
 
 # ----------------------------------------------------------------------------
@@ -199,15 +205,19 @@ def scaled_dot_product_attention(
     if use_fused:
         return _fused_attention(query, key, value, mask, is_causal, scale)
 
-    if is_causal:
-        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
-        mask = causal if mask is None else K.logical_and(mask, causal)
-
     # Scale the query first (as keras.layers.MultiHeadAttention does): smaller
     # logits are kinder to float16.
     query = K.multiply(query, K.cast(scale, query.dtype))
     logits = K.einsum("bqhd,bkhd->bhqk", query, key)  # (B, H, Tq, Tk)
-    weights = masked_softmax(logits, mask)  # (B, H, Tq, Tk)
+    if is_causal and mask is None:
+        # Every query sees at least key 0: no empty row to zero out.
+        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
+        weights = K.cast(_softmax_in_float32(logits, causal), logits.dtype)
+    else:
+        if is_causal:
+            causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
+            mask = K.logical_and(mask, causal)
+        weights = masked_softmax(logits, mask)  # (B, H, Tq, Tk)
     dropped = weights
     if dropout_active:
         dropped = keras.random.dropout(weights, dropout_rate, seed=seed)

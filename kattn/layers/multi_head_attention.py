@@ -201,8 +201,14 @@ class MultiHeadAttention(keras.layers.Layer):
                 last_written = ops.cast(cache_update_index, "int32") + query_length
                 written = key_positions[None, :] < last_written  # (1, max_length)
 
+        # Causal attention with no other mask (the usual training case): let
+        # the kernel build the causal mask itself (cheaper, and no query row
+        # can be empty since key 0 is always visible).
+        causal_only = use_causal_mask and cache is None and all(
+            m is None for m in (query_mask, value_mask, attention_mask)
+        )
         causal = None
-        if use_causal_mask:
+        if use_causal_mask and not causal_only:
             causal = attention_ops.causal_mask(query_length, ops.shape(keys)[1], causal_offset)
         mask = attention_ops.merge_masks(
             query_mask=query_mask,
@@ -216,6 +222,7 @@ class MultiHeadAttention(keras.layers.Layer):
             keys,
             values,
             mask=mask,
+            is_causal=causal_only,
             dropout_rate=self.dropout,
             return_attention_scores=return_attention_scores,
             training=training,
