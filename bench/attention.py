@@ -302,8 +302,8 @@ def run(quick=False):
 
     out = ["## Attention core: MultiHeadAttention, KV cache, fused vs explicit"]
     out.append(
-        "The CPU is shared with other engineers' jobs while this runs (load average in the "
-        "header); absolute figures wobble, ratios are taken within one run.\n"
+        "Absolute figures depend on the machine's load (its load average is in the header); "
+        "ratios are taken within one run, with the models timed in turns.\n"
     )
 
     s = mha_sizes
