@@ -24,6 +24,7 @@ REPO_ROOT = os.path.dirname(TUTORIALS_DIR)
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # faster CPU kernels; see zoo/__main__.py
 
 FAST = os.environ.get("KATTN_FAST", "") not in ("", "0")
 IMAGES_DIR = os.environ.get(

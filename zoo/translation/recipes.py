@@ -105,8 +105,8 @@ def build_anki(kind, options, tokenizers=None):
     )
     batch_size = options.batch_size or 64
     compile_model(
-        model, options, learning_rate=1e-3 if kind == "rnn" else 7e-4,
-        label_smoothing=0.1, warmup_steps=0 if kind == "rnn" else 1000,
+        model, options, learning_rate=1e-3,
+        label_smoothing=0.1, warmup_steps=0 if kind == "rnn" else 400,
     )
     x, y = model.make_arrays(train_pairs)
     validation = splits.validation[:200] if options.quick else splits.validation

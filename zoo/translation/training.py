@@ -129,11 +129,15 @@ class TimeBudget(keras.callbacks.Callback):
         super().__init__()
         self.seconds = minutes * 60.0
         self.min_steps = min_steps
-        self.started = None
+        self.started = self.stopped = None
         self.steps = 0
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
+        self.stopped = None
+
+    def on_train_end(self, logs=None):
+        self.stopped = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
@@ -142,7 +146,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     @property
     def elapsed_minutes(self):
-        return (time.perf_counter() - self.started) / 60.0
+        """Minutes from the start of training to its end (or to now, while it runs)."""
+        end = self.stopped if self.stopped is not None else time.perf_counter()
+        return (end - self.started) / 60.0
 
 
 def exact_match(model, pairs, method="greedy", beam_size=4):
