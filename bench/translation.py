@@ -21,7 +21,7 @@ from keras import ops
 from bench import common
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATES_MINUTES = 14  # per model; the CPU is shared, see the load average
+DATES_MINUTES = 14  # per model
 EXAMPLE = "Thursday, March 3rd, 1979"
 
 
@@ -136,7 +136,7 @@ def run(quick=False):
         f"Data: `zoo.translation.load_dates(seed=0)`, 40,000 train / 2,000 validation / "
         f"2,000 test pairs (25 formats; test sources never seen in training). Each model "
         f"trains with its recipe (batch 128, Adam, early stopping on validation loss) for "
-        f"at most {minutes:g} wall-clock minutes on the shared CPU. Goal: >= 99.5 % exact match.",
+        f"at most {minutes:g} wall-clock minutes. Goal: >= 99.5 % exact match.",
         "",
         common.table(
             ["model", "params", "train min", "steps", "test exact match (greedy)",
