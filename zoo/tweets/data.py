@@ -41,6 +41,25 @@ _ELONGATED = re.compile(r"(\w)\1{3,}")  # "soooooo" -> "sooo"
 _SPACES = re.compile(r"\s+")
 _TYPOGRAPHIC_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
+# Text emoticons become the Unicode names of the emoji that replaced them, so
+# that ":)" in a 2013 training tweet and 🙂 in a 2017 test tweet share words.
+# A match must not run on into a word or another emoticon ("boxD", ":Done" stay).
+_EMOTICONS = [
+    (r":'-?\(+", "crying face"),
+    (r"[:=]-?\)+|[:=]-?\]+|\(+-?:", "smiling face"),
+    (r";-?\)+", "winking face"),
+    (r"[:=]-?d+|(?<!\w)x-?d+", "grinning face"),
+    (r"[:=]-?\(+|[:=]-?\[+", "frowning face"),
+    (r"[:=]-?p+", "face with tongue"),
+    (r":-?/", "confused face"),
+    (r"<3+", "heart"),
+]
+_EMOTICON = re.compile(
+    r"(?<![:;=<(])(" + "|".join(f"(?:{pattern})" for pattern, _ in _EMOTICONS) + r")(?![\w)(\]\[/])",
+    re.IGNORECASE,
+)
+_EMOTICON_PARTS = [(re.compile(f"^(?:{pattern})$", re.IGNORECASE), name) for pattern, name in _EMOTICONS]
+
 
 def _emoji_to_words(character):
     """An emoji becomes its Unicode name in words: 😂 -> ' face with tears of joy '.
@@ -57,6 +76,14 @@ def _emoji_to_words(character):
     return " " + name.lower() + " "
 
 
+def _emoticon_to_words(match):
+    """":-))" -> " smiling face ": the name of the emoji that means the same."""
+    for pattern, name in _EMOTICON_PARTS:
+        if pattern.match(match.group(1)):
+            return f" {name} "
+    return match.group(1)
+
+
 def normalize_tweet(text):
     """Tweet-aware normalisation applied before WordPiece tokenisation.
 
@@ -66,6 +93,9 @@ def normalize_tweet(text):
     - hashtags keep their `#` (the tokenizer splits `#win` into `#`, `win`);
     - emoji are kept as words: their Unicode name (see `_emoji_to_words`);
       skin tones, variation selectors and joiners are dropped;
+    - text emoticons become the name of the matching emoji (`:)` -> `smiling
+      face`, `:(` -> `frowning face`, `<3` -> `heart`), since the training
+      tweets have emoticons and the test tweets emoji;
     - letters repeated more than 3 times are cut to 3 ("soooooo" -> "sooo").
 
     >>> from zoo.tweets import normalize_tweet
@@ -74,7 +104,8 @@ def normalize_tweet(text):
     """
     text = html.unescape(text)
     text = text.translate(_TYPOGRAPHIC_QUOTES)  # i’m -> i'm
-    text = _URL.sub(f" {URL_TOKEN} ", text)
+    text = _URL.sub(f" {URL_TOKEN} ", text)  # before emoticons: "http://" holds ":/"
+    text = _EMOTICON.sub(_emoticon_to_words, text)
     text = _MENTION.sub(USER_TOKEN, text)
     text = text.lower()
     characters = []

@@ -1,7 +1,7 @@
 """AttentionPoolingClassifier: the lectures' first attention model.
 
-    tweet -> tokens -> embeddings (+ positions) -> 0..N encoder blocks
-          -> pooling -> dropout -> dense softmax
+    tweet -> tokens -> (token dropout) -> embeddings (+ positions)
+          -> 0..N encoder blocks -> pooling -> dropout -> dense softmax
 
 Mean pooling averages the token vectors, every token equally important.
 Attention pooling scores each token, softmaxes the scores over the real
@@ -50,6 +50,10 @@ class AttentionPoolingClassifier(keras.Model):
         tokenizer: a `TweetTokenizer`; with it `predict`, `classify` and
             `explain` take raw tweet strings. Its vocabulary is saved as an
             asset (`save_assets`), its settings in the config.
+        token_dropout: in training, the share of tokens dropped from each
+            tweet (treated as padding), the "word dropout" of Iyyer et al.
+            (2015, Deep Averaging Networks): the model cannot lean on any one
+            word. Off at inference.
 
     Call: `token_ids (B, T)` int, 0 = padding -> class probabilities
     `(B, num_classes)`; with `return_attention_scores=True` also the pooling
@@ -85,6 +89,7 @@ class AttentionPoolingClassifier(keras.Model):
         pooling_units=None,
         label_names=None,
         tokenizer=None,
+        token_dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -99,6 +104,7 @@ class AttentionPoolingClassifier(keras.Model):
         self.position = checks.one_of("position", position, POSITIONS)
         self.sequence_length = checks.positive_int("sequence_length", sequence_length)
         self.dropout = checks.rate("dropout", dropout)
+        self.token_dropout = checks.rate("token_dropout", token_dropout)
         self.pooling = checks.one_of("pooling", pooling, POOLINGS)
         self.pooling_units = checks.positive_int("pooling_units", pooling_units, allow_none=True)
         if label_names is not None and len(label_names) != num_classes:
@@ -121,6 +127,7 @@ class AttentionPoolingClassifier(keras.Model):
                 vocabulary_size, embedding_dim, sequence_length=sequence_length,
                 position=position, name="embedding",
             )
+        self.token_dropout_seed = keras.random.SeedGenerator(name="token_dropout_seed")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_blocks = [
             kattn.layers.TransformerEncoderBlock(
@@ -153,6 +160,8 @@ class AttentionPoolingClassifier(keras.Model):
 
     def call(self, token_ids, training=None, return_attention_scores=False):
         checks.rank("token_ids", token_ids, (2,), "(batch, length)")
+        if training and self.token_dropout > 0:
+            token_ids = self._drop_tokens(token_ids)
         mask = ops.not_equal(token_ids, 0)  # (B, T), False on padding
         x = self.embedding(token_ids)  # (B, T, D)
         x = self.embedding_dropout(x, training=training)
@@ -168,6 +177,11 @@ class AttentionPoolingClassifier(keras.Model):
         if return_attention_scores:
             return probabilities, weights
         return probabilities
+
+    def _drop_tokens(self, token_ids):
+        """Each token becomes padding (id 0) with probability `token_dropout`."""
+        draws = keras.random.uniform(ops.shape(token_ids), seed=self.token_dropout_seed)  # (B, T)
+        return ops.where(draws >= self.token_dropout, token_ids, ops.zeros_like(token_ids))
 
     # ------------------------------------------------------------------
     # Raw tweets in, predictions out
@@ -237,6 +251,7 @@ class AttentionPoolingClassifier(keras.Model):
                 "dropout": self.dropout,
                 "pooling": self.pooling,
                 "pooling_units": self.pooling_units,
+                "token_dropout": self.token_dropout,
                 "label_names": self.label_names,
                 "tokenizer": None if self.tokenizer is None else self.tokenizer.get_config(),
             }

@@ -20,7 +20,11 @@ from zoo.tweets import data
         ("👍🏽 ❤️", "thumbs up sign heavy black heart"),  # skin tone, selector dropped
         ("🇺🇸 yes", "yes"),  # flags (regional indicators) dropped
         ("soooooo goooood!!!!", "sooo goood!!!!"),  # long letter runs cut to 3
-        ("Tom &amp; Jerry &lt;3 I’m", "tom & jerry <3 i'm"),  # HTML entities, quotes
+        ("Tom &amp; Jerry &lt;3 I’m", "tom & jerry heart i'm"),  # HTML entities, quotes
+        ("great :) :-)) ;) :D xD", "great smiling face smiling face winking face grinning face grinning face"),
+        ("sad :( =[ :'( :/ :P", "sad frowning face frowning face crying face confused face face with tongue"),
+        ("hey:) ok", "hey smiling face ok"),  # emoticons glued to a word
+        ("boxD :Done 10:30) (Reuters): http://t.co/a", "boxd :done 10:30) (reuters): <url>"),  # not emoticons
         ("  a \t b  ", "a b"),
     ],
 )

@@ -5,7 +5,7 @@ import pytest
 from tests import docstring_examples
 from tests.conftest import require_shared_data
 
-MODULES = ["zoo.tweets", "zoo.tweets.data", "zoo.tweets.tokenizer", "zoo.tweets.model",
+MODULES = ["zoo.tweets", "zoo.tweets.data", "zoo.tweets.tokenizer", "zoo.tweets.model", "zoo.tweets.batching",
            "zoo.tweets.metrics", "zoo.tweets.recipes"]
 
 

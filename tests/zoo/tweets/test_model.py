@@ -149,3 +149,20 @@ def test_clear_errors(tokenizer):
         without_tokenizer.predict(["a tweet"])
     with pytest.raises(ValueError, match="`token_ids` must have shape"):
         without_tokenizer(np.zeros((2, 3, 4), "int32"))
+
+
+def test_token_dropout_drops_whole_tokens_in_training_only(tokenizer):
+    model = small_model(tokenizer, token_dropout=0.5)
+    ids = np.tile(tokenizer(["the day was really great today"]), (200, 1))  # (200, 10)
+    real = ids != 0
+    _, weights = model(ids, training=True, return_attention_scores=True)
+    dropped = (to_numpy(weights) == 0.0) & real  # a dropped token gets no pooling weight
+    assert 0.35 < dropped.sum() / real.sum() < 0.65
+    assert len({row.tobytes() for row in dropped}) > 50  # different tokens per tweet
+    # At inference every token counts, and the output does not change between calls.
+    first, weights = model(ids, return_attention_scores=True)
+    assert (to_numpy(weights)[real] > 0).all()
+    np.testing.assert_array_equal(to_numpy(model(ids)), to_numpy(first))
+    assert AttentionPoolingClassifier.from_config(model.get_config()).token_dropout == 0.5
+    with pytest.raises(ValueError, match="token_dropout"):
+        small_model(tokenizer, token_dropout=1.5)

@@ -1,6 +1,7 @@
 """The tweets recipes train end to end (--quick sizes) and save a usable preset."""
 
 import numpy as np
+import pytest
 
 import zoo
 from tests.conftest import require_shared_data
@@ -27,3 +28,36 @@ def test_every_tweets_recipe_is_registered():
                  "tweets-sentiment-bert", "tweets-emotion", "tweets-emotion-mean"):
         assert name in names
     assert recipes.get("tweets-sentiment").preset == "tweets-sentiment"
+
+
+def test_rungs_differ_only_where_the_ladder_says():
+    from zoo.tweets.recipes import settings_for
+
+    options = recipes.Options()
+    mean, mean_training = settings_for("mean", options)
+    attention, attention_training = settings_for("attention", options)
+    encoder, _ = settings_for("encoder", options)
+    assert {k: v for k, v in mean.items() if k != "pooling"} == {
+        k: v for k, v in attention.items() if k != "pooling"}
+    assert (mean["pooling"], attention["pooling"]) == ("mean", "attention")
+    assert mean_training == attention_training
+    assert encoder["num_layers"] == 1 and encoder["position"] == "sinusoidal"
+
+
+def test_extra_options_override_settings_and_unknown_ones_are_refused():
+    from zoo.tweets.recipes import settings_for
+
+    model, training = settings_for("attention", recipes.Options(extra={"token_dropout": 0.2, "epochs": 3}))
+    assert model["token_dropout"] == 0.2 and training["epochs"] == 3
+    with pytest.raises(ValueError, match=r"`Options.extra` keys must be among .*received \['colour'\]"):
+        settings_for("attention", recipes.Options(extra={"colour": 1}))
+    with pytest.raises(ValueError, match="`variant` must be one of"):
+        settings_for("max", recipes.Options())
+
+
+def test_learning_rate_warms_up_linearly_then_decays_to_zero():
+    from zoo.tweets.recipes import warmup_cosine_schedule
+
+    schedule = warmup_cosine_schedule(1e-3, steps_per_epoch=100, epochs=4, warmup_epochs=0.5)
+    rates = [float(schedule(step)) for step in (0, 25, 50, 225, 400)]
+    np.testing.assert_allclose(rates, [0.0, 5e-4, 1e-3, 5e-4, 0.0], atol=1e-9)
