@@ -7,6 +7,17 @@ from zoo.bert.backbone import BertBackbone, bert_initializer
 from zoo.bert.pretrainer import BACKBONE_INPUTS
 
 
+POOLINGS = ("cls", "mean")
+
+
+def masked_mean(sequence, padding_mask):
+    """Mean of `sequence` `(B, T, D)` over the positions where `padding_mask` `(B, T)` is true."""
+    weights = keras.ops.cast(padding_mask, sequence.dtype)[..., None]  # (B, T, 1)
+    total = keras.ops.sum(sequence * weights, axis=1)  # (B, D)
+    count = keras.ops.maximum(keras.ops.sum(weights, axis=1), 1.0)  # (B, 1)
+    return total / count
+
+
 def _is_text(x):
     """True for a string, a list of strings, or a string array/tensor."""
     if isinstance(x, str):
@@ -23,13 +34,21 @@ def _is_text(x):
 class BertClassifier(keras.Model):
     """BERT fine-tuned for classification (Devlin et al., 2019, section 4.1).
 
-        probabilities = softmax(W Dropout(pooled_output) + b)    # (B, num_classes)
+        probabilities = softmax(W Dropout(sentence) + b)          # (B, num_classes)
+
+    where `sentence` is BERT's `pooled_output` (`pooling="cls"`: the [CLS]
+    token through the pooler's tanh layer) or the mean of `sequence_output`
+    over the real tokens (`pooling="mean"`: what sentence-transformers
+    checkpoints such as all-MiniLM-L6-v2 were trained with; their pooler
+    layer was never trained for sentences).
 
     Args:
         backbone: a `BertBackbone` (new, pretrained, or from
             `load_hf_checkpoint`).
         num_classes: number of labels.
         dropout: before the output layer.
+        pooling: "cls" (BERT's pooled output) or "mean" (masked mean of the
+            sequence output).
         tokenizer: optional `BertTokenizer`. With one, `predict` and
             `classify` also take raw strings, and the vocabulary is saved
             with the model (`model.save` and `zoo.save`).
@@ -53,8 +72,11 @@ class BertClassifier(keras.Model):
     True
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, tokenizer=None, label_names=None, **kwargs):
+    def __init__(self, backbone, num_classes, dropout=0.1, tokenizer=None, label_names=None,
+                 pooling="cls", **kwargs):
         super().__init__(**kwargs)
+        if pooling not in POOLINGS:
+            raise ValueError(f"`pooling` must be one of {POOLINGS}; received {pooling!r}.")
         if not isinstance(backbone, BertBackbone):
             raise ValueError(
                 f"`backbone` must be a BertBackbone; received {type(backbone).__name__}."
@@ -67,6 +89,7 @@ class BertClassifier(keras.Model):
         self.backbone = backbone
         self.num_classes = num_classes
         self.dropout = dropout
+        self.pooling = pooling
         self.tokenizer = tokenizer
         self.label_names = None if label_names is None else [str(n) for n in label_names]
         self.output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
@@ -77,12 +100,14 @@ class BertClassifier(keras.Model):
         self.build()
 
     @classmethod
-    def from_hf_checkpoint(cls, path, num_classes, label_names=None, sequence_length=128, dropout=0.1):
+    def from_hf_checkpoint(cls, path, num_classes, label_names=None, sequence_length=128, dropout=0.1,
+                           pooling="cls"):
         """A classifier on a Hugging Face BERT folder, with its tokenizer."""
         from zoo.bert.checkpoint import load_hf_checkpoint
 
         backbone, tokenizer = load_hf_checkpoint(path, sequence_length=sequence_length)
-        return cls(backbone, num_classes, dropout=dropout, tokenizer=tokenizer, label_names=label_names)
+        return cls(backbone, num_classes, dropout=dropout, tokenizer=tokenizer,
+                   label_names=label_names, pooling=pooling)
 
     def build(self, input_shape=None):
         if self.built:
@@ -94,7 +119,11 @@ class BertClassifier(keras.Model):
         outputs = self.backbone(
             {name: inputs[name] for name in BACKBONE_INPUTS}, training=training
         )
-        x = self.output_dropout(outputs["pooled_output"], training=training)  # (B, D)
+        if self.pooling == "mean":
+            x = masked_mean(outputs["sequence_output"], inputs["padding_mask"])  # (B, D)
+        else:
+            x = outputs["pooled_output"]  # (B, D)
+        x = self.output_dropout(x, training=training)  # (B, D)
         logits = self.output_dense(x)  # (B, num_classes)
         return keras.ops.softmax(keras.ops.cast(logits, "float32"), axis=-1)
 
@@ -157,6 +186,7 @@ class BertClassifier(keras.Model):
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "num_classes": self.num_classes,
             "dropout": self.dropout,
+            "pooling": self.pooling,
             "tokenizer": (
                 None if self.tokenizer is None
                 else keras.saving.serialize_keras_object(self.tokenizer)

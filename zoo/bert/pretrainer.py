@@ -98,7 +98,16 @@ class BertPretrainer(keras.Model):
         hidden = ops.take_along_axis(sequence, positions, axis=1)  # (B, P, D)
         hidden = self.mlm_layer_norm(self.mlm_dense(hidden))  # (B, P, D)
         table = ops.cast(self.backbone.token_embedding.embeddings, hidden.dtype)  # (V, D)
-        mlm_logits = ops.einsum("bpd,vd->bpv", hidden, table)  # (B, P, V)
+        # One (B*P, D) x (D, V) matmul. (`einsum("bpd,vd->bpv")` becomes, on
+        # TensorFlow, a batched matmul that broadcasts the table over B; its
+        # gradient then builds a (B, D, V) tensor and sums it over B: 32x the
+        # table's size. Forward + backward of this product at B=32, P=20,
+        # V=7,767 took 3.2x as long on our CPU, 1.3x with oneDNN.)
+        flat = ops.reshape(hidden, (-1, self.backbone.hidden_dim))  # (B*P, D)
+        mlm_logits = ops.matmul(flat, ops.transpose(table))  # (B*P, V)
+        mlm_logits = ops.reshape(
+            mlm_logits, (-1, ops.shape(hidden)[1], self.backbone.vocabulary_size)
+        )  # (B, P, V)
         mlm_logits = ops.cast(mlm_logits, "float32") + ops.cast(self.mlm_bias, "float32")
         nsp_logits = self.next_sentence_dense(outputs["pooled_output"])  # (B, 2)
         return {"mlm": mlm_logits, "nsp": ops.cast(nsp_logits, "float32")}

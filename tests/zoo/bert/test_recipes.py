@@ -38,3 +38,16 @@ def test_bert_pretrain_builds_data_that_the_model_fits(tmp_path):
     metrics = run.evaluate(run.model)
     assert set(metrics) == {"mlm_accuracy", "nsp_accuracy"}
     assert run.model.tokenizer.vocabulary_size() == 5 + len(words)
+
+
+def test_step_plan_runs_the_budget_in_whole_epochs_of_at_most_one_pass():
+    from zoo.bert.recipes import step_plan
+
+    assert step_plan(400, 1484) == (1, 400)
+    assert step_plan(1484, 1484) == (1, 1484)
+    epochs, per_epoch = step_plan(3000, 1484)
+    assert per_epoch <= 1484 and 3000 <= epochs * per_epoch < 3000 + epochs
+    import pytest
+
+    with pytest.raises(ValueError, match="`train_steps`"):
+        step_plan(0, 10)
