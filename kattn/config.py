@@ -5,15 +5,18 @@ rounding:
 
 - "fused": `keras.ops.dot_product_attention`, which uses flash / cuDNN kernels
   on a GPU under JAX or PyTorch;
-- "explicit": einsum -> masked softmax -> einsum, the lecture formula, and the
+- "explicit": matmul -> masked softmax -> matmul, the lecture formula, and the
   only path that can return the attention weights or apply dropout to them.
 
 With "auto" (the default) kattn picks the path that measured faster for the
-backend and device. On the 2-core CPU of our CI the explicit path was as fast
-or faster on both TensorFlow and JAX (causal fwd+bwd, explicit / fused time
-0.76 / 1.09 / 0.74 on TF and 0.62 / 1.15 / 0.66 on JAX at 128 / 512 / 1024
-tokens; `python -m bench attention`, BENCHMARKS.md), so "auto" means explicit
-on CPU and fused on an accelerator, where flash kernels are expected to win.
+backend and device (`python -m bench attention`, BENCHMARKS.md):
+
+- on a GPU or TPU: fused, where flash kernels are expected to win;
+- TensorFlow on a CPU: fused up to 1,024 keys (XLA's kernel was 1.13-1.25x
+  faster than the explicit path at 128 to 1,024 tokens, causal fwd+bwd with
+  oneDNN on), explicit beyond, where the fused kernel took twice as long at 2,048;
+- JAX (or PyTorch) on a CPU: explicit (fused / explicit time 1.06, 1.08 and
+  1.39 at 128, 512 and 1,024 tokens on JAX).
 
 Example:
 
@@ -71,8 +74,15 @@ def _running_on_accelerator(backend_name):
     return any(not device.lower().startswith("cpu") for device in devices)
 
 
-def resolved_attention_implementation():
+# TensorFlow on a CPU: the fused kernel up to this many keys, explicit beyond.
+TENSORFLOW_CPU_FUSED_MAX_KEYS = 1024
+
+
+def resolved_attention_implementation(key_length=None):
     """The path that "auto" stands for on this backend and device.
+
+    `key_length`: the number of keys when it is known before running (a
+    Python int), else None.
 
     >>> import kattn
     >>> with kattn.config.use_attention_implementation("fused"):
@@ -81,6 +91,9 @@ def resolved_attention_implementation():
     """
     if _implementation != "auto":
         return _implementation
-    if _running_on_accelerator(keras.backend.backend()):
+    backend = keras.backend.backend()
+    if _running_on_accelerator(backend):
         return "fused"
+    if backend == "tensorflow" and key_length is not None:
+        return "fused" if key_length <= TENSORFLOW_CPU_FUSED_MAX_KEYS else "explicit"
     return "explicit"

@@ -196,32 +196,106 @@ def scaled_dot_product_attention(
     if mask is not None:
         mask = _as_4d_mask(mask)
 
-    use_fused = (
-        not return_attention_scores
-        and not dropout_active
-        and value.shape[-1] == head_dim  # the fused kernels (JAX) need Dv == D
-        and config.resolved_attention_implementation() == "fused"
-    )
-    if use_fused:
+    if uses_fused_path(
+        return_attention_scores, dropout_active, value.shape[-1] == head_dim, key.shape[1]
+    ):
         return _fused_attention(query, key, value, mask, is_causal, scale)
 
     # Scale the query first (as keras.layers.MultiHeadAttention does): smaller
-    # logits are kinder to float16.
+    # logits are kinder to float16, and (B, Tq, H, D) is smaller than the logits.
     query = K.multiply(query, K.cast(scale, query.dtype))
-    logits = K.einsum("bqhd,bkhd->bhqk", query, key)  # (B, H, Tq, Tk)
+    attended = heads_first_attention(
+        K.transpose(query, (0, 2, 1, 3)),  # (B, H, Tq, D)
+        K.transpose(key, (0, 2, 1, 3)),  # (B, H, Tk, D)
+        K.transpose(value, (0, 2, 1, 3)),  # (B, H, Tk, Dv)
+        mask=mask,
+        is_causal=is_causal,
+        dropout_rate=dropout_rate,
+        return_attention_scores=return_attention_scores,
+        training=training,
+        seed=seed,
+    )
+    if return_attention_scores:
+        output, weights = attended
+        return K.transpose(output, (0, 2, 1, 3)), weights  # (B, Tq, H, Dv)
+    return K.transpose(attended, (0, 2, 1, 3))  # (B, Tq, H, Dv)
+
+
+def uses_fused_path(return_attention_scores, dropout_active, same_head_sizes, key_length=None):
+    """Whether `scaled_dot_product_attention` runs the fused kernel.
+
+    It does when the weights are not requested, dropout is inactive, keys and
+    values have the same head size (the JAX kernels need it) and
+    `kattn.config` resolves to "fused" for `key_length` keys (an int, or
+    None when unknown).
+
+    >>> import kattn
+    >>> from kattn.ops import uses_fused_path
+    >>> with kattn.config.use_attention_implementation("fused"):
+    ...     uses_fused_path(False, False, True), uses_fused_path(True, False, True)
+    (True, False)
+    """
+    return (
+        not return_attention_scores
+        and not dropout_active
+        and same_head_sizes
+        and config.resolved_attention_implementation(key_length) == "fused"
+    )
+
+
+def heads_first_attention(
+    scaled_query,
+    key,
+    value,
+    mask=None,
+    is_causal=False,
+    dropout_rate=0.0,
+    return_attention_scores=False,
+    training=False,
+    seed=None,
+):
+    """The explicit path on heads-first tensors: softmax(Q K^T) V per head.
+
+    Two batched matmuls in `(B, H, T, D)` layout, so nothing is transposed
+    between them (the transpose of the keys folds into the matmul). The
+    queries come already multiplied by the scale (e.g. `1 / sqrt(D)` folded
+    into the query projection), so this function does not scale.
+
+    Args:
+        scaled_query: `(B, H, Tq, D)`.
+        key: `(B, H, Tk, D)`.
+        value: `(B, H, Tk, Dv)`.
+        mask: boolean, broadcastable to `(B, H, Tq, Tk)` (rank 2, 3 or 4).
+        is_causal, dropout_rate, return_attention_scores, training, seed: as
+            in `scaled_dot_product_attention`.
+
+    Returns:
+        `(B, H, Tq, Dv)`, and the weights `(B, H, Tq, Tk)` if asked.
+
+    >>> import numpy as np
+    >>> from kattn.ops import heads_first_attention
+    >>> q = np.random.rand(2, 4, 5, 8).astype("float32")   # (B, heads, T, head_dim)
+    >>> out = heads_first_attention(q / np.sqrt(8), q, q, is_causal=True)
+    >>> tuple(out.shape)
+    (2, 4, 5, 8)
+    """
+    if mask is not None:
+        mask = _as_4d_mask(mask)
+    # (B, H, Tq, D) x (B, H, D, Tk): the swap becomes the matmul's transpose flag.
+    logits = K.matmul(scaled_query, K.swapaxes(key, -1, -2))  # (B, H, Tq, Tk)
     if is_causal and mask is None:
         # Every query sees at least key 0: no empty row to zero out.
-        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
+        causal = causal_mask(K.shape(scaled_query)[2], K.shape(key)[2])  # (Tq, Tk)
         weights = K.cast(_softmax_in_float32(logits, causal), logits.dtype)
     else:
         if is_causal:
-            causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
+            causal = causal_mask(K.shape(scaled_query)[2], K.shape(key)[2])
             mask = K.logical_and(mask, causal)
         weights = masked_softmax(logits, mask)  # (B, H, Tq, Tk)
     dropped = weights
-    if dropout_active:
+    if bool(training) and dropout_rate > 0.0:
         dropped = keras.random.dropout(weights, dropout_rate, seed=seed)
-    output = K.einsum("bhqk,bkhd->bqhd", dropped, value)  # (B, Tq, H, Dv)
+    output = K.matmul(dropped, value)  # (B, H, Tq, Dv)
     if return_attention_scores:
         return output, weights
     return output

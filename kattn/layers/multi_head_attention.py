@@ -1,5 +1,7 @@
 """Multi-head attention with masks and a key/value cache."""
 
+import math
+
 import keras
 from keras import ops
 
@@ -177,6 +179,41 @@ class MultiHeadAttention(keras.layers.Layer):
             key = value
         self._check_inputs(query, value, key, query_mask, value_mask, attention_mask, cache, cache_update_index)
 
+        self_attention = query is value and key is value and cache is None
+        mask = attention_ops.merge_masks(
+            query_mask=query_mask, key_mask=value_mask, attention_mask=attention_mask
+        )  # broadcastable to (B, Tq, Tk), or None
+        if self_attention and self.head_value_dim == self.key_dim:
+            attended = self._self_attention(
+                query, mask, use_causal_mask, return_attention_scores, training
+            )
+        else:
+            attended = self._general_attention(
+                query, value, key, mask, use_causal_mask, return_attention_scores,
+                training, cache, cache_update_index,
+            )
+        if cache is not None:
+            attended, cache = attended
+        if return_attention_scores:
+            attended, scores = attended  # scores: (B, H, Tq, Tk)
+        output = self._project_output(attended)  # (B, Tq, output_dim)
+
+        results = (output,)
+        if return_attention_scores:
+            results += (scores,)
+        if cache is not None:
+            results += (cache,)
+        return results[0] if len(results) == 1 else results
+
+    def _general_attention(
+        self, query, value, key, mask, use_causal_mask, return_attention_scores,
+        training, cache, cache_update_index,
+    ):
+        """Separate projections: cross-attention, and decoding with a cache.
+
+        Returns what `scaled_dot_product_attention` returns, `(B, Tq, H, Dv)`
+        (and the weights), then the updated cache when there is one.
+        """
         query_length = ops.shape(query)[1]
         queries = self._project(self.query_dense, query)  # (B, Tq, H, key_dim)
         causal_offset = 0
@@ -204,17 +241,12 @@ class MultiHeadAttention(keras.layers.Layer):
         # Causal attention with no other mask (the usual training case): let
         # the kernel build the causal mask itself (cheaper, and no query row
         # can be empty since key 0 is always visible).
-        causal_only = use_causal_mask and cache is None and all(
-            m is None for m in (query_mask, value_mask, attention_mask)
-        )
+        causal_only = use_causal_mask and cache is None and mask is None
         causal = None
         if use_causal_mask and not causal_only:
             causal = attention_ops.causal_mask(query_length, ops.shape(keys)[1], causal_offset)
         mask = attention_ops.merge_masks(
-            query_mask=query_mask,
-            key_mask=value_mask,
-            attention_mask=attention_mask,
-            causal=written if causal is None else causal,
+            attention_mask=mask, causal=written if causal is None else causal
         )  # broadcastable to (B, Tq, Tk)
 
         attended = attention_ops.scaled_dot_product_attention(
@@ -228,34 +260,101 @@ class MultiHeadAttention(keras.layers.Layer):
             training=training,
             seed=self.seed_generator,
         )
-        if return_attention_scores:
-            attended, scores = attended  # scores: (B, H, Tq, Tk)
-        output = self.output_dense(attended)  # (B, Tq, output_dim)
-
-        results = (output,)
-        if return_attention_scores:
-            results += (scores,)
         if cache is not None:
-            results += (cache,)
-        return results[0] if len(results) == 1 else results
+            return attended, cache
+        return attended
+
+    def _self_attention(self, inputs, mask, use_causal_mask, return_attention_scores, training):
+        """Self-attention with one projection matmul and heads-first math.
+
+        The query, key and value kernels (`(D, H, d)` each, the Keras layout)
+        are concatenated into one `(D, 3 H d)` kernel, the query part scaled by
+        `1 / sqrt(d)`, so one matmul gives scaled queries, keys and values.
+        This saves two of the three input-gradient matmuls and their sum in
+        the backward pass, the scaling of the queries, and two of the four
+        transposes around the attention core; like every projection here it
+        is a plain 2-D matmul (see `_affine`). The weights stay the three
+        Keras-compatible sub-layers; only the arithmetic is grouped.
+
+        Returns `(B, T, H, d)` (and the weights `(B, H, T, T)` if asked).
+        """
+        heads, head_dim = self.num_heads, self.key_dim
+        batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        matrices = (
+            self._matrix(self.query_dense, scale=1.0 / math.sqrt(head_dim)),
+            self._matrix(self.key_dense),
+            self._matrix(self.value_dense),
+        )  # ((D, H d), (H d,) or None) each
+        kernel = ops.concatenate([kernel for kernel, _ in matrices], axis=-1)  # (D, 3 H d)
+        bias = None if not self.use_bias else ops.concatenate([bias for _, bias in matrices], axis=0)
+        projected = self._affine(inputs, kernel, bias)  # (B, T, 3 H d)
+        projected = ops.reshape(projected, (batch, length, 3, heads, head_dim))  # (B, T, 3, H, d)
+        dropout_active = bool(training) and self.dropout > 0.0
+        if attention_ops.uses_fused_path(return_attention_scores, dropout_active, True, inputs.shape[1]):
+            return attention_ops.scaled_dot_product_attention(
+                projected[:, :, 0], projected[:, :, 1], projected[:, :, 2],
+                mask=mask, is_causal=use_causal_mask, scale=1.0,
+            )  # (B, T, H, d)
+        queries, keys, values = ops.unstack(ops.transpose(projected, (2, 0, 3, 1, 4)), num=3)  # (B, H, T, d) each
+        attended = attention_ops.heads_first_attention(
+            queries, keys, values,
+            mask=mask,
+            is_causal=use_causal_mask,
+            dropout_rate=self.dropout,
+            return_attention_scores=return_attention_scores,
+            training=training,
+            seed=self.seed_generator,
+        )
+        if return_attention_scores:
+            attended, scores = attended
+            return ops.transpose(attended, (0, 2, 1, 3)), scores  # (B, T, H, d)
+        return ops.transpose(attended, (0, 2, 1, 3))  # (B, T, H, d)
+
+    def _matrix(self, dense, scale=None):
+        """`dense`'s kernel as a 2-D matrix and its bias as a vector, in the
+        compute dtype, optionally multiplied by `scale`.
+
+        Query/key/value kernels `(D, H, d)` -> `(D, H d)`; the output kernel
+        `(H, d, D_out)` -> `(H d, D_out)`; biases -> `(features_out,)` or None.
+        """
+        kernel = ops.cast(dense.kernel, self.compute_dtype)
+        if dense is self.output_dense:
+            kernel = ops.reshape(kernel, (-1, kernel.shape[-1]))
+        else:
+            kernel = ops.reshape(kernel, (kernel.shape[0], -1))
+        bias = ops.reshape(ops.cast(dense.bias, self.compute_dtype), (-1,)) if self.use_bias else None
+        if scale is not None:
+            scale = ops.cast(scale, self.compute_dtype)
+            kernel = kernel * scale
+            bias = None if bias is None else bias * scale
+        return kernel, bias
 
     @staticmethod
-    def _project(dense, tensor):
-        """Apply a projection without handing it the Keras mask of `tensor`.
+    def _affine(tensor, kernel, bias):
+        """`tensor @ kernel + bias` over the last axis, as one 2-D matmul.
 
-        The padding masks were already read into `query_mask`/`value_mask`;
-        EinsumDense does not take masks and would warn that it drops them.
-        The mask is put back afterwards, so other layers reading the same
-        tensor still see it (keras.layers.MultiHeadAttention deletes it).
+        (`keras.ops.matmul` of a rank-3 tensor by a matrix is a `tensordot`,
+        i.e. a reshape and a plain matmul; on TensorFlow the einsum of `EinsumDense` is a
+        batched matmul that broadcasts the kernel over the batch, whose
+        kernel gradient builds a `(B, D_in, D_out)` tensor and sums it.)
         """
-        mask = checks.keras_mask(tensor)
-        if mask is None:
-            return dense(tensor)
-        checks.drop_keras_mask(tensor)
-        try:
-            return dense(tensor)
-        finally:
-            checks.set_keras_mask(tensor, mask)
+        projected = ops.matmul(tensor, kernel)
+        return projected if bias is None else projected + bias
+
+    def _project(self, dense, tensor):
+        """`(B, T, D)` -> `(B, T, H, head_dim)` with the `query`, `key` or
+        `value` weights. The Keras mask of `tensor` is left in place."""
+        kernel, bias = self._matrix(dense)
+        projected = self._affine(tensor, kernel, bias)  # (B, T, H head_dim)
+        batch, length = ops.shape(tensor)[0], ops.shape(tensor)[1]
+        return ops.reshape(projected, (batch, length, self.num_heads, dense.kernel.shape[-1]))
+
+    def _project_output(self, attended):
+        """`(B, T, H, value_dim)` -> `(B, T, output_dim)` with the
+        `attention_output` weights."""
+        batch, length = ops.shape(attended)[0], ops.shape(attended)[1]
+        heads_joined = ops.reshape(attended, (batch, length, self.num_heads * self.head_value_dim))
+        return self._affine(heads_joined, *self._matrix(self.output_dense))
 
     def get_config(self):
         config = super().get_config()

@@ -270,3 +270,38 @@ def test_mask_of_wrong_rank_is_a_value_error_naming_mask():
     q, k, v = _qkv()
     with pytest.raises(ValueError, match="`mask`.*received shape \\(5,\\)"):
         ops.scaled_dot_product_attention(q, k, v, mask=np.ones((5,), bool))
+
+
+# -- heads-first core and the path policy -----------------------------------------
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("mask_kind", list(MASK_CASES.values()), ids=list(MASK_CASES))
+def test_heads_first_attention_matches_numpy(causal, mask_kind):
+    q, k, v = _qkv(query_length=4, key_length=6)
+    mask = _mask(mask_kind, 2, 3, 4, 6)
+    expected, expected_weights = np_attention(q, k, v, mask, causal)
+    heads_first = [np.transpose(t, (0, 2, 1, 3)) for t in (q / np.sqrt(4.0), k, v)]  # (B, H, T, D)
+    output, weights = ops.heads_first_attention(
+        *heads_first, mask=mask, is_causal=causal, return_attention_scores=True
+    )
+    assert tuple(output.shape) == (2, 3, 4, 4)  # (B, H, Tq, Dv)
+    np.testing.assert_allclose(np.transpose(to_numpy(output), (0, 2, 1, 3)), expected, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(weights), expected_weights, atol=1e-6)
+
+
+def test_heads_first_attention_does_not_scale_the_query():
+    q, k, v = (np.transpose(t, (0, 2, 1, 3)) for t in _qkv())
+    unscaled = to_numpy(ops.heads_first_attention(q, k, v))
+    doubled = to_numpy(ops.heads_first_attention(2.0 * q, k, v))
+    assert not np.allclose(unscaled, doubled, atol=1e-3)  # the scale reaches the logits untouched
+
+
+def test_uses_fused_path_follows_the_config_and_the_arguments():
+    with kattn.config.use_attention_implementation("fused"):
+        assert ops.uses_fused_path(False, False, True)
+        assert not ops.uses_fused_path(True, False, True)  # weights requested
+        assert not ops.uses_fused_path(False, True, True)  # dropout active
+        assert not ops.uses_fused_path(False, False, False)  # Dv != D
+    with kattn.config.use_attention_implementation("explicit"):
+        assert not ops.uses_fused_path(False, False, True)
