@@ -12,11 +12,11 @@ With "auto" (the default) kattn picks the path that measured faster for the
 backend and device (`python -m bench attention`, BENCHMARKS.md):
 
 - on a GPU or TPU: fused, where flash kernels are expected to win;
-- TensorFlow on a CPU: fused up to 1,024 keys (XLA's kernel was 1.13-1.25x
-  faster than the explicit path at 128 to 1,024 tokens, causal fwd+bwd with
-  oneDNN on), explicit beyond, where the fused kernel took twice as long at 2,048;
-- JAX (or PyTorch) on a CPU: explicit (fused / explicit time 1.06, 1.08 and
-  1.39 at 128, 512 and 1,024 tokens on JAX).
+- on a CPU: explicit. Compiled as `model.fit` compiles on a CPU (no XLA with
+  TensorFlow), our explicit path ran 1.00-1.04x keras's MultiHeadAttention at
+  128 to 2,048 tokens and the fused op 0.69-0.97x. Under XLA
+  (`jit_compile=True`) the fused op is the faster one up to about 1,024 tokens:
+  choose it with `set_attention_implementation("fused")` there.
 
 Example:
 
@@ -74,15 +74,8 @@ def _running_on_accelerator(backend_name):
     return any(not device.lower().startswith("cpu") for device in devices)
 
 
-# TensorFlow on a CPU: the fused kernel up to this many keys, explicit beyond.
-TENSORFLOW_CPU_FUSED_MAX_KEYS = 1024
-
-
-def resolved_attention_implementation(key_length=None):
+def resolved_attention_implementation():
     """The path that "auto" stands for on this backend and device.
-
-    `key_length`: the number of keys when it is known before running (a
-    Python int), else None.
 
     >>> import kattn
     >>> with kattn.config.use_attention_implementation("fused"):
@@ -91,9 +84,6 @@ def resolved_attention_implementation(key_length=None):
     """
     if _implementation != "auto":
         return _implementation
-    backend = keras.backend.backend()
-    if _running_on_accelerator(backend):
+    if _running_on_accelerator(keras.backend.backend()):
         return "fused"
-    if backend == "tensorflow" and key_length is not None:
-        return "fused" if key_length <= TENSORFLOW_CPU_FUSED_MAX_KEYS else "explicit"
     return "explicit"

@@ -196,9 +196,7 @@ def scaled_dot_product_attention(
     if mask is not None:
         mask = _as_4d_mask(mask)
 
-    if uses_fused_path(
-        return_attention_scores, dropout_active, value.shape[-1] == head_dim, key.shape[1]
-    ):
+    if uses_fused_path(return_attention_scores, dropout_active, value.shape[-1] == head_dim):
         return _fused_attention(query, key, value, mask, is_causal, scale)
 
     # Scale the query first (as keras.layers.MultiHeadAttention does): smaller
@@ -221,13 +219,12 @@ def scaled_dot_product_attention(
     return K.transpose(attended, (0, 2, 1, 3))  # (B, Tq, H, Dv)
 
 
-def uses_fused_path(return_attention_scores, dropout_active, same_head_sizes, key_length=None):
+def uses_fused_path(return_attention_scores, dropout_active, same_head_sizes):
     """Whether `scaled_dot_product_attention` runs the fused kernel.
 
     It does when the weights are not requested, dropout is inactive, keys and
     values have the same head size (the JAX kernels need it) and
-    `kattn.config` resolves to "fused" for `key_length` keys (an int, or
-    None when unknown).
+    `kattn.config` resolves to "fused".
 
     >>> import kattn
     >>> from kattn.ops import uses_fused_path
@@ -239,7 +236,7 @@ def uses_fused_path(return_attention_scores, dropout_active, same_head_sizes, ke
         not return_attention_scores
         and not dropout_active
         and same_head_sizes
-        and config.resolved_attention_implementation(key_length) == "fused"
+        and config.resolved_attention_implementation() == "fused"
     )
 
 

@@ -290,7 +290,7 @@ class MultiHeadAttention(keras.layers.Layer):
         projected = self._affine(inputs, kernel, bias)  # (B, T, 3 H d)
         projected = ops.reshape(projected, (batch, length, 3, heads, head_dim))  # (B, T, 3, H, d)
         dropout_active = bool(training) and self.dropout > 0.0
-        if attention_ops.uses_fused_path(return_attention_scores, dropout_active, True, inputs.shape[1]):
+        if attention_ops.uses_fused_path(return_attention_scores, dropout_active, True):
             return attention_ops.scaled_dot_product_attention(
                 projected[:, :, 0], projected[:, :, 1], projected[:, :, 2],
                 mask=mask, is_causal=use_causal_mask, scale=1.0,
