@@ -58,18 +58,11 @@ def _mha_step(layer, x, jit_compile):
 
 
 def interleaved_medians(steps, rounds):
-    """Median seconds of each step in `steps` (a dict of callables), timing them
-    in turn round after round so that a change in machine load hits all alike."""
-    for step in steps.values():  # compile and warm up
-        step()
-        step()
-    times = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}
+    """Median seconds of each step in `steps` (a dict of callables), timed in
+    turn round after round so that a change in machine load hits all alike."""
+    from bench._timing import interleaved, median
+
+    return {name: median(t) for name, t in interleaved(steps, rounds).items()}
 
 
 def mha_throughput(batch, width, heads, lengths, repeats, jit_compile):
