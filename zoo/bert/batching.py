@@ -28,6 +28,8 @@ import math
 import keras
 import numpy as np
 
+from zoo.batching import bucketed_batches
+
 PAD_MULTIPLE = 8
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
@@ -106,22 +108,10 @@ class LengthBuckets(keras.utils.PyDataset):
 
     def set_epoch(self, epoch):
         """Draw the batches of `epoch` (the same ones for the same seed and epoch)."""
-        rng = np.random.default_rng([self.seed, epoch])
-        order = rng.permutation(len(self.labels))
-        pool = self.batch_size * self.pool_batches
-        batches = []
-        for start in range(0, len(order), pool):
-            chunk = order[start : start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        self.batches = [batches[i] for i in rng.permutation(len(batches))]
-        # Keras reads the input shapes from the first batches: if the first two
-        # differ in length, the length axis stays None and one graph serves all.
-        first = self.batch_length(0)
-        for i in range(1, len(self.batches)):
-            if self.batch_length(i) != first:
-                self.batches[1], self.batches[i] = self.batches[i], self.batches[1]
-                break
+        self.batches = bucketed_batches(
+            self.lengths, self.batch_size, np.random.default_rng([self.seed, epoch]),
+            self.pool_batches, lambda rows: padded_length(self.lengths[rows], self.max_length),
+        )
 
     def epoch_callback(self):
         """A callback that draws each epoch's batches when the epoch begins."""

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.batching import bucketed_batches
 from zoo.translation.tokenizers import PAD_ID
 
 
@@ -85,21 +86,7 @@ class LengthBuckets(keras.utils.PyDataset):
         self.on_epoch_end()
 
     def on_epoch_end(self):
-        order = self.rng.permutation(len(self.y))
-        pool = self.batch_size * 50
-        batches = []
-        for start in range(0, len(order), pool):
-            chunk = order[start : start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        self.batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        # Keras infers the input shapes from the first two batches: make their
-        # lengths differ so that the length axis stays unknown (None).
-        first = self._length(self.batches[0])
-        for i in range(1, len(self.batches)):
-            if self._length(self.batches[i]) != first:
-                self.batches[1], self.batches[i] = self.batches[i], self.batches[1]
-                break
+        self.batches = bucketed_batches(self.lengths, self.batch_size, self.rng, 50, self._length)
 
     def _length(self, rows):
         """The padded length of a batch: its longest sentence, rounded up to 8."""
