@@ -164,40 +164,16 @@ def greedy_decoding(batch, width, heads, blocks, ffn, new_tokens):
     """Tokens/s of greedy decoding, each method one compiled loop (no host
     round-trip per token): with the KV cache (one new token per step) and
     without it (the whole fixed-size buffer re-run every step, causally)."""
-    import keras
     import tensorflow as tf
+
+    from bench.decoding import generators
 
     length = new_tokens + 1
     model = _TinyDecoder(1000, width, heads, blocks, ffn, length)
     prompt = tf.constant(np.random.default_rng(0).integers(1, 1000, size=(batch, 1)), "int32")
     model(prompt)  # build
-
-    def next_token(logits):  # (B, V) -> (B, 1)
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)[:, None]
-
-    def empty_buffer():
-        return tf.concat([prompt, tf.zeros((batch, new_tokens), tf.int32)], axis=1)  # (B, length)
-
-    @tf.function(jit_compile=True)
-    def decode_with_cache():
-        def step(index, token, caches, buffer):
-            logits, caches = model(token, index, caches)  # one token in, (B, 1, V) out
-            token = next_token(logits[:, -1])
-            return index + 1, token, caches, keras.ops.slice_update(buffer, [0, index + 1], token)
-
-        state = (tf.constant(0), prompt, model.empty_caches(batch), empty_buffer())
-        *_, buffer = tf.while_loop(lambda index, *_: index < new_tokens, step, state)
-        return buffer[:, 1:]
-
-    @tf.function(jit_compile=True)
-    def decode_by_recomputing():
-        def step(index, buffer):
-            logits, _ = model(buffer)  # the whole (B, length) buffer, causal
-            token = next_token(tf.gather(logits, index, axis=1))
-            return index + 1, keras.ops.slice_update(buffer, [0, index + 1], token)
-
-        _, buffer = tf.while_loop(lambda index, _: index < new_tokens, step, (tf.constant(0), empty_buffer()))
-        return buffer[:, 1:]
+    decode_with_cache = generators(model, prompt, new_tokens, use_cache=True)
+    decode_by_recomputing = generators(model, prompt, new_tokens, use_cache=False)
 
     # Compile both, then time one full generation each.
     decode_with_cache()
