@@ -1,4 +1,5 @@
-"""Library-wide settings: which attention kernel runs.
+"""Library-wide settings: which attention kernel runs, and whether the
+transformer blocks compile themselves with XLA.
 
 `kattn.ops.scaled_dot_product_attention` has two paths that agree to float32
 rounding:
@@ -18,6 +19,16 @@ backend and device (`python -m bench attention`, BENCHMARKS.md):
   (`jit_compile=True`) the fused op is the faster one up to about 1,024 tokens:
   choose it with `set_attention_implementation("fused")` there.
 
+Block compilation: on TensorFlow, Keras compiles `model.fit` with XLA only
+when a GPU is present. A transformer block is a few matmuls surrounded by
+many small element-wise ops (LayerNorm, residual adds, softmax, bias,
+activation) that XLA fuses, so with `set_block_compilation("auto")` (the
+default) `TransformerEncoderBlock` and `TransformerDecoderBlock` run each
+call inside a traced function (`fit`, `predict`, a `tf.function`) as one XLA
+computation, forward and backward (`kattn.layers.compiled_call`); eager
+calls and the JAX and PyTorch backends are unchanged. "off" turns it off,
+e.g. to step through a block in a debugger.
+
 Example:
 
 >>> import kattn
@@ -36,8 +47,10 @@ import functools
 import keras
 
 IMPLEMENTATIONS = ("auto", "fused", "explicit")
+BLOCK_COMPILATION = ("auto", "off")
 
 _implementation = "auto"
+_block_compilation = "auto"
 
 
 def set_attention_implementation(name):
@@ -64,6 +77,26 @@ def use_attention_implementation(name):
         yield
     finally:
         set_attention_implementation(previous)
+
+
+def set_block_compilation(mode):
+    """XLA-compile the transformer blocks' calls on TensorFlow: "auto" or "off".
+
+    >>> import kattn
+    >>> kattn.config.set_block_compilation("off")
+    >>> kattn.config.block_compilation()
+    'off'
+    >>> kattn.config.set_block_compilation("auto")
+    """
+    global _block_compilation
+    if mode not in BLOCK_COMPILATION:
+        raise ValueError(f"`mode` must be one of {BLOCK_COMPILATION}; received {mode!r}.")
+    _block_compilation = mode
+
+
+def block_compilation():
+    """The configured block compilation ("auto" or "off")."""
+    return _block_compilation
 
 
 @functools.lru_cache(maxsize=None)

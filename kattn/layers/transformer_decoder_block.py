@@ -3,6 +3,7 @@
 import keras
 
 from kattn import checks
+from kattn.layers.compiled_call import CompiledCall
 from kattn.layers.multi_head_attention import MultiHeadAttention
 from kattn.layers.transformer_encoder_block import head_size
 
@@ -19,6 +20,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         3. FFN: Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))
 
     `norm_first=True` gives the pre-norm block, `x = x + Dropout(f(LayerNorm(x)))`.
+    Inside `fit` / `predict` on TensorFlow the block runs as one XLA
+    computation (see `kattn.config.set_block_compilation`).
     Sub-layer names follow `keras_hub.layers.TransformerDecoder`
     (`self_attention`, `cross_attention`, `*_layer_norm`, `feedforward_*`).
 
@@ -88,6 +91,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
         self.cross_attention = bool(cross_attention)
         self.supports_masking = True
+        self._compiled_block = CompiledCall(self._block)
 
     def _norm(self, name, shape):
         norm = keras.layers.LayerNormalization(
@@ -172,6 +176,22 @@ class TransformerDecoderBlock(keras.layers.Layer):
             decoder_padding_mask = checks.keras_mask(decoder_sequence)
         if encoder_sequence is not None and encoder_padding_mask is None:
             encoder_padding_mask = checks.keras_mask(encoder_sequence)
+        if self_attention_cache_update_index is not None:
+            # A tensor, so that a compiled block is not retraced at every step.
+            self_attention_cache_update_index = keras.ops.convert_to_tensor(
+                self_attention_cache_update_index, dtype="int32"
+            )
+        return self._compiled_block(
+            decoder_sequence, encoder_sequence, decoder_padding_mask, encoder_padding_mask,
+            use_causal_mask, self_attention_cache, self_attention_cache_update_index,
+            return_attention_scores, training,
+        )
+
+    def _block(
+        self, decoder_sequence, encoder_sequence, decoder_padding_mask, encoder_padding_mask,
+        use_causal_mask, self_attention_cache, self_attention_cache_update_index,
+        return_attention_scores, training,
+    ):
         scores = {}
 
         # 1. Causal self-attention (reading and writing the cache if given).

@@ -3,6 +3,7 @@
 import keras
 
 from kattn import checks
+from kattn.layers.compiled_call import CompiledCall
 from kattn.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -33,6 +34,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         x = x + Dropout(FFN(LayerNorm(x)))
 
     with `FFN(x) = Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))`.
+    Inside `fit` / `predict` on TensorFlow the block runs as one XLA
+    computation (see `kattn.config.set_block_compilation`).
     The sub-layers have the names of `keras_hub.layers.TransformerEncoder`
     (`self_attention_layer`, `self_attention_layer_norm`,
     `feedforward_layer_norm`, `feedforward_intermediate_dense`,
@@ -92,6 +95,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.norm_first = bool(norm_first)
         self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
         self.supports_masking = True
+        self._compiled_block = CompiledCall(self._block)
 
     def build(self, inputs_shape):
         if len(inputs_shape) != 3 or inputs_shape[-1] is None:
@@ -149,7 +153,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if padding_mask is None:
             padding_mask = checks.keras_mask(inputs)
         checks.mask_shape("padding_mask", padding_mask, tuple(inputs.shape[:2]))
+        return self._compiled_block(
+            inputs, padding_mask, attention_mask, return_attention_scores, training
+        )
 
+    def _block(self, inputs, padding_mask, attention_mask, return_attention_scores, training):
         # 1. Self-attention sub-layer.
         residual = inputs
         x = self.self_attention_norm(inputs) if self.norm_first else inputs
