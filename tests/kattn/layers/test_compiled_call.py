@@ -1,0 +1,114 @@
+"""kattn.layers.compiled_call: blocks run as one XLA computation when traced
+on TensorFlow, give the same numbers as the plain call, and stay eager when
+called eagerly."""
+
+import keras
+import numpy as np
+import pytest
+
+import kattn
+from kattn import config
+from kattn.layers.compiled_call import CompiledCall
+from tests.conftest import to_numpy
+
+ON_TF = keras.backend.backend() == "tensorflow"
+
+
+@pytest.fixture(autouse=True)
+def _default_block_compilation():
+    config.set_block_compilation("auto")
+    yield
+    config.set_block_compilation("auto")
+
+
+def test_unknown_mode_is_a_value_error_naming_the_argument():
+    with pytest.raises(ValueError, match="`mode` must be one of .*received 'always'"):
+        config.set_block_compilation("always")
+    assert config.block_compilation() == "auto"
+
+
+def test_eager_calls_are_never_compiled():
+    double = CompiledCall(lambda x: 2 * x)
+    assert to_numpy(double(np.ones((3,), "float32"))).tolist() == [2.0, 2.0, 2.0]
+    assert double.compiled is None
+
+
+@pytest.mark.skipif(not ON_TF, reason="XLA block compilation is TensorFlow-only")
+def test_traced_calls_compile_once_per_signature_and_off_turns_it_off():
+    import tensorflow as tf
+
+    double = CompiledCall(lambda x: 2 * x)
+    traced = tf.function(lambda x: double(x))
+    assert traced(tf.ones((2,))).numpy().tolist() == [2.0, 2.0]
+    assert double.compiled is not None
+    # A second length makes one shape-generic trace, which every later length
+    # reuses (XLA still compiles once per shape).
+    for length in (5, 7, 9):
+        assert traced(tf.ones((length,))).numpy().tolist() == [2.0] * length
+    assert double.compiled.experimental_get_tracing_count() == 2
+
+    config.set_block_compilation("off")
+    plain = CompiledCall(lambda x: 2 * x)
+    tf.function(lambda x: plain(x))(tf.ones((2,)))
+    assert plain.compiled is None
+
+
+@pytest.mark.skipif(ON_TF, reason="checks the other backends")
+def test_other_backends_never_compile():
+    double = CompiledCall(lambda x: 2 * x)
+    assert not double.should_compile()
+
+
+def _encoder_model(norm_first):
+    ids = keras.Input((None,), dtype="int32")
+    x = kattn.layers.TokenAndPositionEmbedding(50, 16, sequence_length=12, mask_zero=True)(ids)
+    for _ in range(2):
+        x = kattn.layers.TransformerEncoderBlock(2, 32, dropout=0.0, norm_first=norm_first)(x)
+    return keras.Model(ids, keras.layers.Dense(3)(x[:, 0]))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_blocks_train_alike_compiled_or_not(norm_first):
+    """Same weights, same batches: a few `fit` steps with compiled blocks and
+    with plain ones end at the same weights (XLA only reorders float32 sums)."""
+    ids = np.array([[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 0]] * 4, "int32")
+    labels = np.arange(8) % 3
+    models = []
+    for mode in ("auto", "off"):
+        config.set_block_compilation(mode)
+        keras.utils.set_random_seed(1)
+        model = _encoder_model(norm_first)
+        model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(ids, labels, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        models.append(model)
+        compiled = [layer._compiled_block.compiled for layer in model.layers
+                    if isinstance(layer, kattn.layers.TransformerEncoderBlock)]
+        assert all((c is not None) == (mode == "auto" and ON_TF) for c in compiled)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+    # The padding mask reached the compiled blocks: changing a padded id
+    # changes nothing.
+    changed = ids.copy()
+    changed[0, 4] = 0
+    np.testing.assert_allclose(models[0].predict(ids, verbose=0), models[0].predict(changed, verbose=0), atol=1e-6)
+
+
+@pytest.mark.skipif(not ON_TF, reason="counts TensorFlow traces")
+def test_decoder_cache_steps_reuse_one_compiled_trace():
+    import tensorflow as tf
+
+    block = kattn.layers.TransformerDecoderBlock(2, 16, cross_attention=False)
+    target = np.random.rand(1, 4, 8).astype("float32")
+    full = to_numpy(block(target))
+
+    @tf.function
+    def step(token, cache, index):
+        return block(token, self_attention_cache=cache, self_attention_cache_update_index=index)
+
+    cache = tf.zeros((1, 2, 4, 2, 4))
+    outputs = []
+    for index in range(4):
+        output, cache = step(target[:, index:index + 1], cache, tf.constant(index))
+        outputs.append(to_numpy(output))
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, atol=1e-5)
+    assert block._compiled_block.compiled.experimental_get_tracing_count() == 1
