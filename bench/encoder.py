@@ -1,14 +1,17 @@
 """Training-step throughput of a 4-block encoder: kattn vs keras_hub.
 
-Three models are built from the same initial weights: a stack of
+Four models are built from the same initial weights: two stacks of
 `kattn.layers.TransformerEncoderBlock` and two identical stacks of
 `keras_hub.layers.TransformerEncoder` (the second one measures the noise
 floor: two identical models timed in the same run). Each is compiled the way
 `model.fit` compiles it (Adam, MSE, Keras' default `jit_compile="auto"`, which
 is no XLA on a CPU-only TensorFlow machine) and trained with `train_on_batch`
-on the same batch. The three models take turns, one step each, for several
-rounds, so a change in machine load hits all of them alike; each model's time
-is its fastest step (and the median is reported beside it).
+on the same batch. Our blocks then compile themselves with XLA (the default,
+`kattn.config.set_block_compilation("auto")`); the second kattn stack is
+traced with that turned off, to show what the grouped attention arithmetic
+alone gives. The models take turns, one step each, for several rounds, so a
+change in machine load hits all of them alike; each model's time is its
+fastest step (and the median is reported beside it).
 
     python -m bench encoder            # d_model 256/512 x length 128/512
     python -m bench encoder --quick    # tiny sizes, to check the script runs
@@ -50,11 +53,25 @@ def build_models(length, width):
     hub_a = encoder_stack(lambda: keras_hub.layers.TransformerEncoder(intermediate, heads), length, width, "hub_a")
     hub_b = encoder_stack(lambda: keras_hub.layers.TransformerEncoder(intermediate, heads), length, width, "hub_b")
     ours = encoder_stack(lambda: kattn.layers.TransformerEncoderBlock(heads, intermediate), length, width, "ours")
+    plain = encoder_stack(lambda: kattn.layers.TransformerEncoderBlock(heads, intermediate), length, width, "plain")
     hub_b.set_weights(hub_a.get_weights())
     copy_weights_by_name(hub_a, ours)
-    for model in (ours, hub_a, hub_b):
+    copy_weights_by_name(hub_a, plain)
+    for model in (ours, plain, hub_a, hub_b):
         model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
-    return {"kattn": ours, "keras_hub": hub_a, "keras_hub (2nd copy)": hub_b}
+    return {"kattn": ours, "keras_hub": hub_a, "keras_hub (2nd copy)": hub_b, "kattn, blocks not compiled": plain}
+
+
+def trace_without_block_compilation(model, x, y):
+    """Trace `model`'s train step with plain (not XLA-compiled) blocks; later
+    steps reuse that trace."""
+    import kattn
+
+    kattn.config.set_block_compilation("off")
+    try:
+        model.train_on_batch(x, y)
+    finally:
+        kattn.config.set_block_compilation("auto")
 
 
 def time_steps(models, x, y, rounds):
@@ -91,13 +108,15 @@ def run(quick=False):
         models = build_models(length, width)
         x = rng.normal(size=(batch, length, width)).astype("float32")
         y = rng.normal(size=(batch, length, width)).astype("float32")
+        trace_without_block_compilation(models["kattn, blocks not compiled"], x, y)
         seconds = time_steps(models, x, y, rounds)
-        (ours, ours_median), (hub, hub_median), (hub2, hub2_median) = seconds.values()
+        (ours, ours_median), (hub, hub_median), (hub2, hub2_median), (plain, _) = seconds.values()
         rows.append([
             width, length, batch, width // HEAD_DIM,
             f"{batch / ours:.2f}", f"{batch / hub:.2f}",
             f"{hub / ours:.2f}x", f"{hub2 / hub:.2f}x",
             f"{hub_median / ours_median:.2f}x", f"{hub2_median / hub_median:.2f}x",
+            f"{hub / plain:.2f}x",
         ])
         print(rows[-1], flush=True)
     header = [
@@ -110,7 +129,9 @@ def run(quick=False):
         "",
         f"{NUM_BLOCKS} post-norm blocks (FFN 4 x d_model, heads of {HEAD_DIM}, ReLU, no masks), "
         "forward + backward + Adam update, compiled as `model.fit` compiles "
-        "(`jit_compile=\"auto\"`: no XLA with TensorFlow on a CPU-only machine). "
+        "(`jit_compile=\"auto\"`: no XLA with TensorFlow on a CPU-only machine); inside that "
+        "step kattn's blocks compile themselves with XLA (`kattn.config.set_block_compilation`), "
+        "and the last column times our blocks with that turned off. "
         "Same initial weights and data (the "
         "second keras_hub stack is a copy of the first). Each model's time is its fastest of "
         f"{rounds} steps taken in turns; the medians are shown too. A speed-up above 1 means "

@@ -17,7 +17,9 @@ One row per model family, each a ratio measured in one process:
   `mask_zero`, `TransformerEncoder`s, `TransformerDecoder`s, `Dense`).
 
 Each model is compiled as `model.fit` compiles it (Keras' default
-`jit_compile="auto"`: no XLA with TensorFlow on a CPU-only machine) and
+`jit_compile="auto"`: no XLA with TensorFlow on a CPU-only machine; inside
+that step kattn's transformer blocks compile themselves with XLA, see
+`kattn.config.set_block_compilation`, keras_hub's do not) and
 trained with `train_on_batch` on one fixed batch. Ours, the peer and a
 second copy of the peer (same weights) take turns one step each; the ratio
 is median peer time / median our time, and the "noise" column is the same
@@ -235,7 +237,8 @@ def run(quick=False):
         "## CPU training steps: kattn vs keras_hub (issue #10)",
         "",
         "Forward + backward + optimizer update with `train_on_batch` (Keras' default compilation: "
-        "no XLA on a CPU-only TensorFlow), one fixed batch, median of "
+        "no XLA on a CPU-only TensorFlow; kattn's transformer blocks compile themselves with XLA "
+        "inside the step, keras_hub's layers do not), one fixed batch, median of "
         f"{rounds} steps taken in turns with a second keras_hub copy (same weights) for the noise floor. "
         "Speed-up above 1: kattn is faster. Goal: at least 1.1x on every row. "
         "The BERT row trains our masked-LM **and** next-sentence heads against keras_hub's masked LM alone.",
