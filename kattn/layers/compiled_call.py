@@ -16,13 +16,20 @@ hold, where it calls `tf.function(function, jit_compile=True)`:
 - the call is being traced (inside `fit`, `predict`, `evaluate` or a user's
   `tf.function`); eager calls stay eager, so that they are easy to inspect
   and pay no compilation;
+- the first argument's shape is fully known while tracing and it holds at
+  least `MIN_ELEMENTS` numbers. XLA compiles once per input shape, a few
+  seconds each on a CPU. Keras traces `fit` with the batch's exact shape and
+  traces again with unknown sizes once the shapes vary (batches bucketed by
+  length, a short last batch), so varying shapes run uncompiled instead of
+  compiling for every new length; tiny activations gain less from fusion
+  than a compilation costs;
 - `kattn.config.block_compilation()` is "auto" (the default).
 
-XLA compiles once per input shape; Python arguments (flags such as
-`training`) select the traced variant. Pass tensors, not Python numbers, for
-values that change from call to call (a cache index), or every new value is
-a new compilation. Keras masks are attributes of the eager tensor that do not
-cross a `tf.function` boundary: resolve them before calling.
+Python arguments (flags such as `training`) select the traced variant. Pass
+tensors, not Python numbers, for values that change from call to call (a
+cache index), or every new value is a new trace. Keras masks are attributes
+of the eager tensor that do not cross a `tf.function` boundary: resolve them
+before calling.
 
 Example:
 
@@ -31,11 +38,20 @@ Example:
 >>> double = CompiledCall(lambda x: 2 * x)
 >>> double(np.ones((2,), "float32")).tolist()   # eager: called as it is
 [2.0, 2.0]
+>>> double.compiled is None
+True
 """
+
+import math
 
 import keras
 
 from kattn import config
+
+
+# Activations smaller than this (batch x length x width) run uncompiled: 8
+# tweets of 64 tokens at width 128 is 65,536.
+MIN_ELEMENTS = 65_536
 
 
 class CompiledCall:
@@ -50,7 +66,7 @@ class CompiledCall:
         self.compiled = None  # the tf.function, made on first use
 
     def __call__(self, *args, **kwargs):
-        if not self.should_compile():
+        if not self.should_compile(args[0]):
             return self.function(*args, **kwargs)
         if self.compiled is None:
             import tensorflow as tf
@@ -59,9 +75,12 @@ class CompiledCall:
         return self.compiled(*args, **kwargs)
 
     @staticmethod
-    def should_compile():
+    def should_compile(first_argument):
         if config.block_compilation() != "auto" or keras.backend.backend() != "tensorflow":
             return False
         import tensorflow as tf
 
-        return tf.inside_function()
+        if not tf.inside_function():
+            return False
+        shape = tuple(first_argument.shape)
+        return None not in shape and math.prod(shape) >= MIN_ELEMENTS

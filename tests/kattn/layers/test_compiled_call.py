@@ -34,29 +34,40 @@ def test_eager_calls_are_never_compiled():
 
 
 @pytest.mark.skipif(not ON_TF, reason="XLA block compilation is TensorFlow-only")
-def test_traced_calls_compile_once_per_signature_and_off_turns_it_off():
+def test_only_traced_static_large_enough_calls_compile():
     import tensorflow as tf
 
-    double = CompiledCall(lambda x: 2 * x)
-    traced = tf.function(lambda x: double(x))
-    assert traced(tf.ones((2,))).numpy().tolist() == [2.0, 2.0]
-    assert double.compiled is not None
-    # A second length makes one shape-generic trace, which every later length
-    # reuses (XLA still compiles once per shape).
-    for length in (5, 7, 9):
-        assert traced(tf.ones((length,))).numpy().tolist() == [2.0] * length
-    assert double.compiled.experimental_get_tracing_count() == 2
+    def compiled_after(call_with, config_mode="auto"):
+        config.set_block_compilation(config_mode)
+        double = CompiledCall(lambda x: 2 * x)
+        result = call_with(double)
+        return double.compiled is not None, result
 
-    config.set_block_compilation("off")
-    plain = CompiledCall(lambda x: 2 * x)
-    tf.function(lambda x: plain(x))(tf.ones((2,)))
-    assert plain.compiled is None
+    large = tf.ones((8, 64, 128))  # 65,536 numbers: the threshold
+    static = tf.function(lambda f: f(large))
+    assert compiled_after(static)[0]
+    assert float(tf.reduce_sum(compiled_after(static)[1])) == 2 * 65_536
+    # Unknown sizes while tracing (Keras' trace once batch shapes vary): plain.
+    unknown = lambda f: tf.function(f, input_signature=[tf.TensorSpec((None, 64, 128))])(large)
+    assert not compiled_after(unknown)[0]
+    # Too small to pay for a compilation: plain.
+    assert not compiled_after(tf.function(lambda f: f(tf.ones((2, 3)))))[0]
+    # Turned off.
+    assert not compiled_after(static, config_mode="off")[0]
 
 
 @pytest.mark.skipif(ON_TF, reason="checks the other backends")
 def test_other_backends_never_compile():
     double = CompiledCall(lambda x: 2 * x)
     assert not double.should_compile()
+
+
+@pytest.fixture
+def compile_any_size(monkeypatch):
+    """Let the tiny test models compile (real ones pass the size threshold)."""
+    from kattn.layers import compiled_call
+
+    monkeypatch.setattr(compiled_call, "MIN_ELEMENTS", 1)
 
 
 def _encoder_model(norm_first):
@@ -68,7 +79,7 @@ def _encoder_model(norm_first):
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_encoder_blocks_train_alike_compiled_or_not(norm_first):
+def test_encoder_blocks_train_alike_compiled_or_not(norm_first, compile_any_size):
     """Same weights, same batches: a few `fit` steps with compiled blocks and
     with plain ones end at the same weights (XLA only reorders float32 sums)."""
     ids = np.array([[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 0]] * 4, "int32")
@@ -94,7 +105,7 @@ def test_encoder_blocks_train_alike_compiled_or_not(norm_first):
 
 
 @pytest.mark.skipif(not ON_TF, reason="counts TensorFlow traces")
-def test_decoder_cache_steps_reuse_one_compiled_trace():
+def test_decoder_cache_steps_reuse_one_compiled_trace(compile_any_size):
     import tensorflow as tf
 
     block = kattn.layers.TransformerDecoderBlock(2, 16, cross_attention=False)
