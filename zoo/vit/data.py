@@ -280,7 +280,9 @@ def make_dataset(images, labels, batch_size, num_classes=None, shuffle=False,
         images: uint8 `(N, H, W, C)`; labels: int `(N,)`.
         num_classes: when given, labels become one-hot float32 `(B, classes)`
             (needed by `mix` and by label smoothing).
-        shuffle: reshuffle every epoch.
+        shuffle: reshuffle every epoch, and drop the short last batch (a
+            training set: every batch has the same shape, so kattn's blocks
+            stay XLA-compiled, and each epoch leaves out different images).
         augment: a callable on float32 image batches `(B, H, W, C)`, e.g.
             `zoo.vit.augment.image_augmenter(...)`, run in the pipeline.
         mix: a callable `(images, one_hot_labels) -> (images, labels)` such as
@@ -302,7 +304,7 @@ def make_dataset(images, labels, batch_size, num_classes=None, shuffle=False,
     dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, "int32")))
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=shuffle, num_parallel_calls=tf.data.AUTOTUNE)
 
     def prepare(x, y):
         x = tf.cast(x, "float32")  # still 0..255: the model rescales

@@ -90,7 +90,7 @@ def build_run(dataset, options):
         x_train, y_train, batch_size, num_classes=num_classes, shuffle=True,
         augment=augmenter, seed=options.seed,
     )
-    steps_per_epoch = -(-len(x_train) // batch_size)
+    steps_per_epoch = len(x_train) // batch_size  # the short last batch is dropped
     warmup_steps = max(1, int(settings["warmup_epochs"] * steps_per_epoch))
     minutes = options.extra.get("minutes")
     if minutes:

@@ -122,6 +122,10 @@ def test_pipeline_batches_one_hot_and_augments():
     first_x, first_y = next(iter(plain))
     np.testing.assert_array_equal(to_numpy(first_x), x[:4].astype("float32"))
     np.testing.assert_array_equal(to_numpy(first_y), y[:4])
+    # Evaluation keeps every image; a shuffled training set drops the short
+    # last batch, so every training batch has one shape.
+    assert [int(b.shape[0]) for b, _ in plain] == [4, 4, 2]
+    assert [int(b.shape[0]) for b, _ in data.make_dataset(x, y, 4, shuffle=True)] == [4, 4]
 
     shifted = data.make_dataset(x, y, 10, num_classes=3,
                                 augment=augment.image_augmenter(8, padding=2, seed=1))
