@@ -286,7 +286,8 @@ def pretraining_dataset(
             replaced by [MASK] and by a random token (the rest stay).
         next_sentence_rate: share of pairs whose B truly follows A.
         batch_size: examples per batch.
-        shuffle: shuffle the examples (every epoch).
+        shuffle: shuffle the examples (every epoch); with `shuffle` or `repeat`
+            a short last batch is dropped.
         repeat: repeat forever (then pass `steps_per_epoch` to `fit`).
         seed: for the sentence pairs and the shuffling.
 
@@ -350,6 +351,8 @@ def pretraining_dataset(
         data = data.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         data = data.repeat()
-    data = data.batch(batch_size)
+    # Training batches all hold `batch_size` pairs, a shape known while
+    # tracing, so kattn's blocks run XLA-compiled (kattn.layers.compiled_call).
+    data = data.batch(batch_size, drop_remainder=shuffle or repeat)
     data = data.map(mask_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
