@@ -50,8 +50,9 @@ def test_only_traced_static_large_enough_calls_compile():
     # Unknown sizes while tracing (Keras' trace once batch shapes vary): plain.
     unknown = lambda f: tf.function(f, input_signature=[tf.TensorSpec((None, 64, 128))])(large)
     assert not compiled_after(unknown)[0]
-    # Too small to pay for a compilation: plain.
-    assert not compiled_after(tf.function(lambda f: f(tf.ones((2, 3)))))[0]
+    # Too small to pay for a compilation, or too wide or long: plain.
+    for shape in [(2, 3, 4), (2, 64, 512), (2, 512, 64)]:
+        assert not compiled_after(tf.function(lambda f: f(tf.ones(shape))))[0]
     # Turned off.
     assert not compiled_after(static, config_mode="off")[0]
 
