@@ -32,6 +32,10 @@ hold, where it calls `tf.function(function, jit_compile=True)`:
   T = 128;
 - `kattn.config.block_compilation()` is "auto" (the default).
 
+The blocks also call their uncompiled version when training with dropout:
+XLA's random numbers are slow on a CPU (a decoder block's step took 5x as
+long).
+
 Python arguments (flags such as `training`) select the traced variant. Pass
 tensors, not Python numbers, for values that change from call to call (a
 cache index), or every new value is a new trace. Keras masks are attributes

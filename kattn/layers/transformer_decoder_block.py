@@ -181,7 +181,10 @@ class TransformerDecoderBlock(keras.layers.Layer):
             self_attention_cache_update_index = keras.ops.convert_to_tensor(
                 self_attention_cache_update_index, dtype="int32"
             )
-        return self._compiled_block(
+        # XLA's random numbers are slow on a CPU (5x slower steps with
+        # dropout): training with dropout runs uncompiled.
+        block = self._block if training and self.dropout > 0 else self._compiled_block
+        return block(
             decoder_sequence, encoder_sequence, decoder_padding_mask, encoder_padding_mask,
             use_causal_mask, self_attention_cache, self_attention_cache_update_index,
             return_attention_scores, training,

@@ -124,3 +124,17 @@ def test_decoder_cache_steps_reuse_one_compiled_trace(compile_any_size):
         outputs.append(to_numpy(output))
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, atol=1e-5)
     assert block._compiled_block.compiled.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.skipif(not ON_TF, reason="XLA block compilation is TensorFlow-only")
+def test_training_with_dropout_runs_uncompiled_inference_compiles(compile_any_size):
+    """XLA's random numbers are slow on a CPU: dropout steps stay uncompiled."""
+    block = kattn.layers.TransformerEncoderBlock(2, 16, dropout=0.1)
+    inputs = keras.Input((4, 8))
+    model = keras.Model(inputs, block(inputs))
+    model.compile("sgd", "mse")
+    x = np.random.rand(2, 4, 8).astype("float32")
+    model.train_on_batch(x, x)
+    assert block._compiled_block.compiled is None
+    model.predict(x, verbose=0)
+    assert block._compiled_block.compiled is not None
