@@ -11,9 +11,10 @@ compiles on this CPU (`tf.function`, no XLA), on each path:
 - "explicit": matmul -> masked softmax -> matmul.
 
 Each (path, length) runs in its own Python process, so one run's memory
-cannot hide in another's: the process warms up on a 16-token input, reads
-its peak resident memory, runs the step at the length, and reports how far
-the peak rose. One `(B, H, T, T)` float32 tensor is given beside it, since
+cannot hide in another's: the process warms up on a 16-token input, then
+runs the step at the length while a thread samples its resident memory
+every millisecond, and reports how far that rose above the memory held just
+before the step. One `(B, H, T, T)` float32 tensor is given beside it, since
 both paths on TensorFlow materialise the scores (there is no flash kernel on
 CPU).
 
@@ -22,9 +23,10 @@ CPU).
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import threading
+import time
 
 from bench import common
 
@@ -32,8 +34,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, HEADS, HEAD_DIM = 1, 4, 64
 
 
-def _peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+def _resident_mb():
+    with open("/proc/self/statm") as f:  # Linux: pages
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_resident_mb_during(run):
+    """The highest resident memory seen (sampled every millisecond) while `run()` runs."""
+    peak, done = [_resident_mb()], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _resident_mb())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        run()
+    finally:
+        done.set()
+        sampler.join()
+    return peak[0]
 
 
 def measure(path, length):
@@ -57,9 +79,10 @@ def measure(path, length):
         return [tf.constant(rng.normal(size=(BATCH, t, HEADS, HEAD_DIM)), tf.float32) for _ in range(3)]
 
     [g.numpy() for g in step(*inputs(16))]  # load kernels, allocator warm-up
-    baseline = _peak_mb()
-    [g.numpy() for g in step(*inputs(length))]
-    return {"path": path, "length": length, "rise_mb": _peak_mb() - baseline, "baseline_mb": baseline}
+    q, k, v = inputs(length)
+    baseline = _resident_mb()
+    peak = _peak_resident_mb_during(lambda: [g.numpy() for g in step(q, k, v)])
+    return {"path": path, "length": length, "rise_mb": peak - baseline, "baseline_mb": baseline}
 
 
 def _measure_in_subprocess(path, length):
@@ -90,8 +113,9 @@ def run(quick=False):
         "## Peak memory of attention forward + backward vs length (issue #10)",
         "",
         f"`kattn.ops.scaled_dot_product_attention`, causal, batch {BATCH}, {HEADS} heads × {HEAD_DIM}, "
-        "float32, `tf.function` (no XLA) on TensorFlow; rise of the process's peak resident memory "
-        "over a 16-token warm-up, each cell in a fresh process.",
+        "float32, `tf.function` (no XLA) on TensorFlow; rise of the process's resident memory "
+        "(sampled every millisecond) during the step over what it held just before, each cell in a "
+        "fresh process.",
         "",
         common.table(["T", "one (B, H, T, T) float32 tensor, MB", "fused: peak rise, MB",
                       "explicit: peak rise, MB"], rows),

@@ -27,7 +27,10 @@ from bench import training_steps
 STEPS = 5
 DENSE = ("MatMul", "_MklMatMul", "_FusedMatMul", "_MklFusedMatMul", "_MklNativeFusedMatMul")
 BATCHED = ("BatchMatMulV2", "_MklBatchMatMulV2", "BatchMatMulV3", "Einsum", "_MklEinsum")
-XLA = ("XlaLaunch", "XlaLaunchV2", "_XlaRun", "_XlaCompile", "XlaRun")
+# An XLA computation shows up as its launch op or, on the executor's thread,
+# as the runtime's own events around the compiled code.
+XLA = ("XlaLaunch", "XlaLaunchV2", "_XlaRun", "_XlaCompile", "XlaRun", "Start",
+       "ExecuteAsyncOnStream", "BlockUntilReady", "Execute")
 KINDS = ("dense matmuls", "batched matmuls / einsums", "XLA-compiled blocks", "everything else")
 
 
@@ -49,10 +52,15 @@ def _op_seconds(step, directory):
         for line in plane.lines:
             if not line.name.startswith("tf_Compute"):
                 continue  # the executor's threads; "python" holds the enclosing calls
-            for event in line.events:
+            end_of_enclosing = -1  # count outermost events only: XLA's are nested
+            for event in sorted(line.events, key=lambda e: e.offset_ps):
                 op_type = names.get(event.metadata_id, "?").split(":")[-1]
-                if op_type != "Process":
-                    seconds[op_type] += event.duration_ps * 1e-12
+                if op_type == "Process":
+                    continue  # encloses a whole executor run
+                if event.offset_ps < end_of_enclosing:
+                    continue
+                end_of_enclosing = event.offset_ps + event.duration_ps
+                seconds[op_type] += event.duration_ps * 1e-12
     return seconds
 
 
