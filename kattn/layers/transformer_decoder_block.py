@@ -21,7 +21,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     `norm_first=True` gives the pre-norm block, `x = x + Dropout(f(LayerNorm(x)))`.
     Inside `fit` / `predict` on TensorFlow the block runs as one XLA
-    computation (see `kattn.config.set_block_compilation`).
+    computation where that measured faster (fixed, narrow, short shapes; see
+    `kattn.layers.compiled_call` and `kattn.config.set_block_compilation`).
     Sub-layer names follow `keras_hub.layers.TransformerDecoder`
     (`self_attention`, `cross_attention`, `*_layer_norm`, `feedforward_*`).
 

@@ -35,7 +35,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     with `FFN(x) = Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))`.
     Inside `fit` / `predict` on TensorFlow the block runs as one XLA
-    computation (see `kattn.config.set_block_compilation`).
+    computation where that measured faster (fixed, narrow, short shapes; see
+    `kattn.layers.compiled_call` and `kattn.config.set_block_compilation`).
     The sub-layers have the names of `keras_hub.layers.TransformerEncoder`
     (`self_attention_layer`, `self_attention_layer_norm`,
     `feedforward_layer_norm`, `feedforward_intermediate_dense`,
