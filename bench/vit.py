@@ -24,7 +24,7 @@ PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 NOTE = (
     "float32; the encoder blocks XLA-compiled (`kattn.config.set_block_compilation`), "
-    "tf.data with batch-wise augmentation and prefetch. Wall time includes compilation and "
+    "augmentation in the tf.data pipeline (the recipe's `augment` setting), prefetch. Wall time includes compilation and "
     "the test evaluation. The load average in the header says whether the 2 cores were shared "
     "(about 1 or less: idle, as for the peer figures). The ViT-B/16 bf16 GPU throughput "
     "comparison with keras_hub needs a GPU and is not part of this benchmark."

@@ -44,8 +44,26 @@ def require_module(name, reason):
     except ImportError:
         if IN_CI:
             pytest.fail(f"{name} is required in CI: {reason}")
-        pytest.skip(f"{name} not installed: {reason}")
+        pytest.skip(f"{name} not installed: {reason}", allow_module_level=True)
 
 
 def to_numpy(x):
     return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def copy_weights_by_name(source, target):
+    """Copy every variable of layer `source` into the variable of `target` with
+    the same path below the layer (e.g. `self_attention_layer/query/kernel`):
+    how a keras_hub block's weights reach ours."""
+
+    def by_path(layer):
+        return {
+            v.path.split("/", 1)[1]: v
+            for v in layer.weights
+            if "seed_generator" not in v.path
+        }
+
+    source_vars, target_vars = by_path(source), by_path(target)
+    assert sorted(source_vars) == sorted(target_vars)
+    for path, variable in source_vars.items():
+        target_vars[path].assign(variable)

@@ -61,8 +61,10 @@ class TweetTokenizer:
         the learner's work on tweets (most rare words are typos and names,
         still covered by the sub-word pieces learned from the others). The
         learner is `keras_hub.tokenizers.compute_word_piece_vocabulary`, which
-        stops at a word count threshold, so a small corpus may give fewer
-        tokens than asked.
+        stops at a word count threshold (on the SemEval pool: 7.6k tokens
+        whatever the size asked), so the rest of `vocabulary_size` is filled
+        with the most frequent whole words it left out. A corpus with fewer
+        distinct words gives fewer tokens than asked.
         """
         import keras_hub
         import tensorflow as tf
@@ -82,6 +84,10 @@ class TweetTokenizer:
             split=False,  # already split into words above
             reserved_tokens=RESERVED_TOKENS,
         )
+        known = set(vocabulary)
+        frequent_words = [word for word, count in counts.most_common()
+                          if count >= min_count and word not in known]
+        vocabulary += frequent_words[: max(0, vocabulary_size - len(vocabulary))]
         return cls(vocabulary, sequence_length=sequence_length)
 
     def set_vocabulary(self, vocabulary):

@@ -5,7 +5,8 @@ invariance), so on small datasets it has to learn them from augmented data.
 Three building blocks, all run on whole batches inside the `tf.data`
 pipeline (`zoo.vit.data.make_dataset`), in parallel with training:
 
-- `image_augmenter`: random crop (pad, then crop back: small shifts),
+- `image_augmenter`: random shifts of a few pixels, each image its own
+  (`keras.layers.RandomCrop` would shift a whole batch by the same offset),
   optional horizontal flip (clothes and CIFAR objects, never digits),
   optional small rotation and zoom;
 - `mixer`: MixUp or CutMix of images and their one-hot labels
@@ -16,7 +17,7 @@ Example:
 
 >>> import numpy as np
 >>> from zoo.vit import augment
->>> augmenter = augment.image_augmenter(28, padding=2, flip=True)
+>>> augmenter = augment.image_augmenter(28, max_shift=2, flip=True)
 >>> augmenter(np.zeros((4, 28, 28, 1), "float32"), training=True).shape
 (4, 28, 28, 1)
 """
@@ -24,13 +25,14 @@ Example:
 import keras
 
 
-def image_augmenter(image_size, padding=0, flip=False, rotation=0.0, zoom=0.0, seed=0):
+def image_augmenter(image_size, max_shift=0, flip=False, rotation=0.0, zoom=0.0, seed=0):
     """A `keras.Sequential` of random image transforms for one image size.
 
     Args:
         image_size: height = width of the images, kept unchanged.
-        padding: pixels of zero padding on each side before a random crop
-            back to `image_size` (shifts of up to `padding` pixels); 0: none.
+        max_shift: each image moves by up to this many whole pixels up or
+            down and left or right, the uncovered border filled with 0
+            (like padding, then cropping at a random place); 0: none.
         flip: random horizontal flips.
         rotation: largest rotation as a fraction of a full turn (0.05 = 18°).
         zoom: largest zoom in or out as a fraction of the size.
@@ -39,14 +41,16 @@ def image_augmenter(image_size, padding=0, flip=False, rotation=0.0, zoom=0.0, s
         A model mapping float images `(B, H, W, C)` to augmented ones; it is
         the identity when called with `training=False`.
 
-    >>> augment = image_augmenter(8, padding=1)
+    >>> augment = image_augmenter(8, max_shift=1, flip=True)
     >>> [layer.__class__.__name__ for layer in augment.layers]
-    ['ZeroPadding2D', 'RandomCrop']
+    ['RandomTranslation', 'RandomFlip']
     """
     layers = []
-    if padding:
-        layers.append(keras.layers.ZeroPadding2D(padding))
-        layers.append(keras.layers.RandomCrop(image_size, image_size, seed=seed))
+    if max_shift:
+        # Nearest-pixel sampling: shifts by whole pixels, values unchanged.
+        fraction = max_shift / image_size
+        layers.append(keras.layers.RandomTranslation(
+            fraction, fraction, fill_mode="constant", interpolation="nearest", seed=seed))
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed + 1))
     if rotation:

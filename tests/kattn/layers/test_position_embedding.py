@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kattn
-from tests.conftest import to_numpy
+from tests.conftest import require_module, to_numpy
 
 
 def test_returns_the_rows_of_the_table():
@@ -23,7 +23,7 @@ def test_returns_the_rows_of_the_table():
 
 
 def test_equals_keras_hub():
-    keras_hub = pytest.importorskip("keras_hub")
+    keras_hub = require_module("keras_hub", "the reference implementation for parity")
     ours = kattn.layers.PositionEmbedding(sequence_length=8)
     hub = keras_hub.layers.PositionEmbedding(sequence_length=8)
     x = np.zeros((2, 6, 4), "float32")

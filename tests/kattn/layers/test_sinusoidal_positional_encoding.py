@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kattn
-from tests.conftest import to_numpy
+from tests.conftest import require_module, to_numpy
 
 
 def paper_formula(length, depth, start=0, wavelength=10000.0):
@@ -39,7 +39,7 @@ def test_any_length_and_wavelength():
 
 @pytest.mark.parametrize("depth", [6, 7])
 def test_equals_keras_hub(depth):
-    keras_hub = pytest.importorskip("keras_hub")
+    keras_hub = require_module("keras_hub", "the reference implementation for parity")
     # keras_hub interleaves sin (even features) and cos (odd features) with
     # the same frequencies, so the two layers compute the same encoding.
     x = np.zeros((2, 11, depth), "float32")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kattn
-from tests.conftest import to_numpy
+from tests.conftest import require_module, to_numpy
 
 
 def sinusoid(length, depth):
@@ -31,7 +31,7 @@ def test_sinusoidal_equals_lookup_plus_formula(scale):
 
 
 def test_learned_equals_keras_hub():
-    keras_hub = pytest.importorskip("keras_hub")
+    keras_hub = require_module("keras_hub", "the reference implementation for parity")
     ours = kattn.layers.TokenAndPositionEmbedding(30, 6, sequence_length=5, position="learned")
     hub = keras_hub.layers.TokenAndPositionEmbedding(30, 5, 6)
     ids = np.array([[1, 4, 9, 2, 7]])

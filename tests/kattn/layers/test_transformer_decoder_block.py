@@ -7,28 +7,11 @@ import numpy as np
 import pytest
 
 import kattn
-from tests.conftest import to_numpy
+from tests.conftest import copy_weights_by_name, require_module, to_numpy
 
-keras_hub = pytest.importorskip("keras_hub")
+keras_hub = require_module("keras_hub", "the reference implementation for parity")
 
 B, T, S, D, HEADS, FFN = 2, 5, 7, 8, 2, 16
-
-
-def copy_weights_by_name(source, target):
-    """Copy every variable of `source` into the `target` variable of the same
-    path below the layer (e.g. `cross_attention/query/kernel`)."""
-
-    def by_path(layer):
-        return {
-            v.path.split("/", 1)[1]: v
-            for v in layer.weights
-            if "seed_generator" not in v.path
-        }
-
-    source_vars, target_vars = by_path(source), by_path(target)
-    assert sorted(source_vars) == sorted(target_vars)
-    for path, variable in source_vars.items():
-        target_vars[path].assign(variable)
 
 
 def random_inputs(seed=0):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import to_numpy
+from tests.conftest import require_module, to_numpy
 from zoo.bert import BertBackbone
 
 VOCAB, LAYERS, HEADS, HIDDEN, FFN, MAX_LEN = 60, 2, 2, 16, 32, 12
@@ -31,7 +31,7 @@ def random_inputs(batch=3, length=10, seed=0):
 
 
 def test_matches_keras_hub_bert_backbone_with_copied_weights():
-    keras_hub = pytest.importorskip("keras_hub")
+    keras_hub = require_module("keras_hub", "the reference implementation for parity")
     theirs = keras_hub.models.BertBackbone(
         VOCAB, LAYERS, HEADS, HIDDEN, FFN, dropout=0.0, max_sequence_length=MAX_LEN
     )

@@ -22,6 +22,17 @@ def test_vocabulary_starts_with_the_reserved_tokens(tokenizer):
     assert tokenizer.vocabulary_size <= 100
 
 
+def test_frequent_words_the_learner_left_out_fill_the_vocabulary():
+    # Words seen 2 to 9 times: keras_hub's learner keeps none of them whole.
+    texts = [f"word{i} common" for i in range(300) for _ in range(2 + i % 8)]
+    learned = TweetTokenizer.train(texts, vocabulary_size=250, sequence_length=4)
+    assert learned.vocabulary_size == 250
+    assert len(set(learned.vocabulary)) == 250
+    assert learned.tokens(["word7 common"]) == [["word7", "common"]]  # seen 9 times: whole
+    rare = [f"word{i}" for i in range(300) if i % 8 == 0]  # seen twice each
+    assert not set(rare) & set(learned.vocabulary[:200])
+
+
 def test_placeholders_hashtags_and_emoji_are_tokens(tokenizer):
     longer = TweetTokenizer(tokenizer.vocabulary, sequence_length=16)  # no cut at 8
     tokens = longer.tokens(["i love this @someone http://x.co #fail 😂"])[0]

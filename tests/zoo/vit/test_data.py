@@ -128,7 +128,7 @@ def test_pipeline_batches_one_hot_and_augments():
     assert [int(b.shape[0]) for b, _ in data.make_dataset(x, y, 4, shuffle=True)] == [4, 4]
 
     shifted = data.make_dataset(x, y, 10, num_classes=3,
-                                augment=augment.image_augmenter(8, padding=2, seed=1))
+                                augment=augment.image_augmenter(8, max_shift=2, seed=1))
     batch_x, batch_y = next(iter(shifted))
     np.testing.assert_array_equal(to_numpy(batch_y), np.eye(3)[y])
     assert batch_x.shape == (10, 8, 8, 1) and not np.array_equal(to_numpy(batch_x), x)
@@ -136,7 +136,14 @@ def test_pipeline_batches_one_hot_and_augments():
         data.make_dataset(x, y, 4, mix=augment.mixer())
 
 
-def test_augmenter_crop_flip_and_mixing():
+def _shifted(image, dy, dx):
+    """`image` moved down by `dy` and right by `dx` pixels, zeros let in."""
+    height, width = image.shape[:2]
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)))
+    return padded[1 - dy: 1 - dy + height, 1 - dx: 1 - dx + width]
+
+
+def test_augmenter_shift_flip_and_mixing():
     images = np.arange(2 * 4 * 4, dtype="float32").reshape(2, 4, 4, 1)
     flip = augment.image_augmenter(4, flip=True, seed=3)
     flipped = to_numpy(flip(images, training=True))
@@ -144,12 +151,17 @@ def test_augmenter_crop_flip_and_mixing():
         assert np.array_equal(result, original) or np.array_equal(result, original[:, ::-1])
     np.testing.assert_array_equal(to_numpy(flip(images, training=False)), images)
 
-    crop = augment.image_augmenter(4, padding=1, seed=0)
-    cropped = to_numpy(crop(images, training=True))
-    assert cropped.shape == images.shape
-    # A shift of at most one pixel: every non-zero value is from the same image.
-    for original, result in zip(images, cropped):
-        assert set(result[result > 0].tolist()) <= set(original.ravel().tolist())
+    shift = augment.image_augmenter(6, max_shift=1, seed=0)
+    many = np.random.default_rng(0).uniform(1, 255, (32, 6, 6, 1)).astype("float32")
+    shifted = to_numpy(shift(many, training=True))
+    moves = []
+    for original, result in zip(many, shifted):  # each image moved by whole pixels
+        matches = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                   if np.array_equal(result, _shifted(original, dy, dx))]
+        assert matches, "not a whole-pixel shift of at most 1 with zero fill"
+        moves.append(matches[0])
+    assert len(set(moves)) > 3  # each image its own shift, not one per batch
+    np.testing.assert_array_equal(to_numpy(shift(many, training=False)), many)
 
     x = np.stack([np.zeros((4, 4, 1)), np.ones((4, 4, 1))]).astype("float32")
     labels = np.eye(2, dtype="float32")
