@@ -65,6 +65,7 @@ def load_digits(test_fraction=0.2, seed=0):
     benchmark (`train_test_split(..., test_size=0.2, stratify=y,
     random_state=0)`).
 
+    >>> from zoo.vit.data import load_digits
     >>> (x_train, y_train), (x_test, y_test) = load_digits()
     >>> int(x_train.max()), sorted(set(y_test.tolist())) == list(range(10))
     (255, True)
@@ -256,6 +257,7 @@ LOADERS = {
 def load(name, path=None):
     """`(x_train, y_train), (x_test, y_test), class_names` for a dataset name.
 
+    >>> from zoo.vit.data import load
     >>> (x_train, y_train), (x_test, y_test), names = load("digits")
     >>> len(names)
     10
@@ -291,6 +293,7 @@ def make_dataset(images, labels, batch_size, num_classes=None, shuffle=False,
     Augmentation runs on whole batches (vectorised, far cheaper than per
     image), in parallel with training, and the next batches are prefetched.
 
+    >>> from zoo.vit.data import make_dataset
     >>> import numpy as np
     >>> ds = make_dataset(np.zeros((10, 8, 8, 1), "uint8"), np.arange(10), 4,
     ...                   num_classes=10)

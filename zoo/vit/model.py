@@ -80,6 +80,7 @@ class ViT(keras.Model):
     `features(images, return_attention_scores=True)` also gives every
     block's attention weights, for attention rollout.
 
+    >>> from zoo.vit import ViT
     >>> import numpy as np
     >>> model = ViT(8, 4, num_layers=2, num_heads=2, hidden_dim=8, mlp_dim=16,
     ...             num_classes=3, channels=1, class_names=["a", "b", "c"])
@@ -321,6 +322,7 @@ SIZES = {
 def vit_tiny(image_size=224, patch_size=16, num_classes=1000, **kwargs):
     """ViT-Ti: 12 blocks of width 192 with 3 heads (5.7M parameters at 224/16).
 
+    >>> from zoo.vit import vit_tiny
     >>> vit_tiny(image_size=32, patch_size=16, num_classes=10).hidden_dim
     192
     """
@@ -330,6 +332,7 @@ def vit_tiny(image_size=224, patch_size=16, num_classes=1000, **kwargs):
 def vit_small(image_size=224, patch_size=16, num_classes=1000, **kwargs):
     """ViT-S: 12 blocks of width 384 with 6 heads (22M parameters at 224/16).
 
+    >>> from zoo.vit import vit_small
     >>> vit_small(image_size=32, patch_size=16, num_classes=10).num_heads
     6
     """
@@ -339,6 +342,7 @@ def vit_small(image_size=224, patch_size=16, num_classes=1000, **kwargs):
 def vit_base(image_size=224, patch_size=16, num_classes=1000, **kwargs):
     """ViT-B: 12 blocks of width 768 with 12 heads (86M parameters at 224/16).
 
+    >>> from zoo.vit import vit_base
     >>> vit_base(image_size=32, patch_size=16, num_classes=10).mlp_dim
     3072
     """
@@ -364,8 +368,9 @@ def interpolate_position_embeddings(positions, old_grid, new_grid):
         (as in the paper's "2D interpolation of the pre-trained position
         embeddings").
 
+    >>> from zoo.vit.model import interpolate_position_embeddings
     >>> import numpy as np
-    >>> table = np.random.default_rng(0).normal(size=(1 + 4 * 4, 8))
+    >>> table = np.random.default_rng(0).normal(size=(1 + 4 * 4, 8)).astype("float32")
     >>> bigger = interpolate_position_embeddings(table, (4, 4), (6, 6))
     >>> bigger.shape, bool(np.all(bigger[0] == table[0]))
     ((37, 8), True)
@@ -393,6 +398,7 @@ def resize_model(model, image_size):
     Every weight is copied; only the position table changes shape (see
     `interpolate_position_embeddings`). Fine-tune the result at the new size.
 
+    >>> from zoo.vit.model import ViT, resize_model
     >>> small = ViT(8, 2, num_layers=1, num_heads=2, hidden_dim=8, mlp_dim=16,
     ...             num_classes=10, channels=1)
     >>> resize_model(small, 12).num_tokens      # 1 + (12 / 2)^2

@@ -171,3 +171,45 @@ def test_augmenter_shift_flip_and_mixing():
     np.testing.assert_allclose(mixed_x.mean(axis=(1, 2, 3)), mixed_y[:, 1], atol=1e-5)
     with pytest.raises(ValueError, match="`kind` must be one of"):
         augment.mixer("blend")
+
+
+def test_shifted_moves_whole_pixels_and_rejects_too_large_shifts():
+    images = np.random.default_rng(1).uniform(1, 255, (3, 5, 6, 2)).astype("float32")
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            expected = np.stack([_shifted(image, dy, dx) for image in images])
+            np.testing.assert_array_equal(augment.shifted(images, dy, dx), expected)
+    two = augment.shifted(images, 2, -2)
+    np.testing.assert_array_equal(two[:, 2:, :-2], images[:, :-2, 2:])
+    assert not two[:, :2].any() and not two[:, :, -2:].any()
+    with pytest.raises(ValueError, match="smaller than the image"):
+        augment.shifted(images, 5, 0)
+
+
+def test_predict_with_shifts_is_the_mean_over_every_view():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    images = np.random.default_rng(2).uniform(0, 1, (5, 4, 4, 1)).astype("float32")
+
+    def views(batch):
+        return [np.stack([_shifted(image, dy, dx) for image in batch])
+                for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+    by_hand = np.mean([model.predict(v, verbose=0) for v in views(images)], axis=0)
+    averaged = augment.predict_with_shifts(model, images, max_shift=1)
+    np.testing.assert_allclose(averaged, by_hand, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(averaged.sum(axis=-1), 1.0, rtol=1e-6)
+
+    mirrored = views(images) + views(images[:, :, ::-1])
+    by_hand = np.mean([model.predict(v, verbose=0) for v in mirrored], axis=0)
+    np.testing.assert_allclose(augment.predict_with_shifts(model, images, 1, flip=True), by_hand,
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(augment.predict_with_shifts(model, images, max_shift=0),
+                               model.predict(images, verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="`max_shift` must be an int >= 0"):
+        augment.predict_with_shifts(model, images, max_shift=-1)
+    with pytest.raises(ValueError, match="`images` must have shape"):
+        augment.predict_with_shifts(model, images[0])

@@ -10,7 +10,8 @@ import pytest
 import zoo
 from tests.conftest import to_numpy
 from zoo import recipes, training
-from zoo.vit import data
+from zoo.vit import augment, data
+from zoo.vit import recipes as vit_recipes
 from zoo.vit import training as vit_training
 
 
@@ -25,8 +26,13 @@ def test_quick_digits_recipe_trains_saves_and_loads(tmp_path):
         workdir=str(tmp_path / "work"), verbose=0,
     )
     assert 0.0 <= result.metrics["accuracy"] <= 1.0
+    _, (x_test, y_test) = data.load_digits()
+    # Digits are also scored on probabilities averaged over the 9 one-pixel shifts.
+    quick_test = vit_recipes.QUICK["test"]
+    averaged = augment.predict_with_shifts(result.model, x_test[:quick_test], max_shift=1)
+    expected = np.mean(np.argmax(averaged, axis=-1) == y_test[:quick_test])
+    assert result.metrics["shift_averaged_accuracy"] == pytest.approx(expected)
     restored = zoo.load(str(tmp_path / "preset"))
-    _, (x_test, _) = data.load_digits()
     np.testing.assert_allclose(
         restored.predict(x_test[:8], verbose=0), result.model.predict(x_test[:8], verbose=0), atol=1e-6
     )
