@@ -123,6 +123,7 @@ def run(quick=False):
         "d_model", "length", "batch", "heads",
         "kattn seq/s", "keras_hub seq/s", "speed-up kattn vs keras_hub",
         "noise: keras_hub vs its copy", "speed-up (medians)", "noise (medians)",
+        "speed-up, kattn blocks not compiled",
     ]
     return "\n".join([
         "## Encoder training step: kattn vs keras_hub",
