@@ -1,6 +1,6 @@
 """The CPU training steps of `bench.training_steps`, in TensorFlow's default setting.
 
-    python -m bench training_steps_default_cpu            # about 15 minutes on 2 idle cores
+    python -m bench training_steps_default_cpu            # about 8 minutes on 2 idle cores
     python -m bench training_steps_default_cpu --quick    # tiny sizes, checks that it runs
 
 `python -m bench` turns TensorFlow's oneDNN kernels on for every benchmark

@@ -3,7 +3,7 @@ pooling, one encoder block + attention pooling) beside TF-IDF + logistic
 regression measured in the same run and the TweetEval paper's published
 baselines.
 
-    python -m bench tweets            # about 25 min on an idle 2-core CPU
+    python -m bench tweets            # about 15 min on an idle 2-core CPU
     python -m bench tweets --quick    # a few hundred tweets, to check it runs
 
 Every rung is trained by the zoo recipe of the same name (`zoo.training.train`,
