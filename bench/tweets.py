@@ -93,7 +93,9 @@ def minilm_note():
     return ("Fine-tuned MiniLM, the next rung, is measured by `python -m bench tweets_bert` "
             "(the full recipe `tweets-sentiment-bert`, section \"MiniLM fine-tuned on TweetEval "
             "sentiment, full recipe\") and, for a short budget in training steps, by "
-            "`python -m bench bert`; both score the same 12,284 test tweets.")
+            "`python -m bench bert`; both score the same 12,284 test tweets. "
+            "`python -m bench tweets_bert_adapted` runs the same fine-tuning after masked-LM "
+            "adaptation of MiniLM to 74,501 tweets (`tweets-sentiment-bert-adapted`).")
 
 
 def save_highlight_figure(model, texts, path):

@@ -25,7 +25,8 @@ def test_quick_sentiment_recipe_trains_evaluates_and_saves_a_preset(tmp_path):
 def test_every_tweets_recipe_is_registered():
     names = recipes.names()
     for name in ("tweets-sentiment", "tweets-sentiment-mean", "tweets-sentiment-encoder",
-                 "tweets-sentiment-bert", "tweets-emotion", "tweets-emotion-mean"):
+                 "tweets-sentiment-bert", "tweets-sentiment-bert-adapted", "tweets-emotion",
+                 "tweets-emotion-mean"):
         assert name in names
     assert recipes.get("tweets-sentiment").preset == "tweets-sentiment"
 
