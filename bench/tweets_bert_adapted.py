@@ -14,4 +14,4 @@ from bench.tweets_bert import run_recipe
 
 
 def run(quick=False):
-    return run_recipe("tweets-sentiment-bert-adapted", "tweets_bert_adapted", quick)
+    return run_recipe("tweets-sentiment-bert-adapted", "tweets_bert_adapted", adapted=True, quick=quick)
