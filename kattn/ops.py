@@ -24,6 +24,7 @@ import keras
 from keras import ops as K
 
 from kattn import config
+from kattn.dropout import dropout
 
 # A large negative logit that still fits float32; masked logits get it before
 # the softmax, and their weights are then set to exactly zero.
@@ -291,7 +292,7 @@ def heads_first_attention(
         weights = masked_softmax(logits, mask)  # (B, H, Tq, Tk)
     dropped = weights
     if bool(training) and dropout_rate > 0.0:
-        dropped = keras.random.dropout(weights, dropout_rate, seed=seed)
+        dropped = dropout(weights, dropout_rate, seed=seed)
     output = K.matmul(dropped, value)  # (B, H, Tq, Dv)
     if return_attention_scores:
         return output, weights

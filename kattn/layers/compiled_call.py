@@ -34,9 +34,9 @@ hold, where it calls `tf.function(function, jit_compile=True)`:
   T = 128;
 - `kattn.config.block_compilation()` is "auto" (the default).
 
-The blocks also call their uncompiled version when training with dropout:
-XLA's random numbers are slow on a CPU (a decoder block's step took 5x as
-long).
+Dropout inside a compiled block draws its masks with `kattn.dropout`, a hash
+of each element's index: XLA's own random numbers are slow on a CPU (a
+decoder block's training step took 5x as long with them).
 
 Python arguments (flags such as `training`) select the traced variant. Pass
 tensors, not Python numbers, for values that change from call to call (a
@@ -96,9 +96,21 @@ class CompiledCall:
             return False
         import tensorflow as tf
 
-        if not tf.inside_function():
+        if not tf.inside_function() or _inside_xla(tf):
             return False
         shape = tuple(first_argument.shape)  # (B, T, D)
         if None in shape or math.prod(shape) < MIN_ELEMENTS:
             return False
         return shape[-1] <= MAX_WIDTH and shape[-2] <= MAX_LENGTH
+
+
+def _inside_xla(tf):
+    """Whether the call is traced inside a function XLA compiles already.
+
+    A user's `model.compile(jit_compile=True)` compiles the whole step: a block
+    compiled again inside it made every step after the second recompile (20 s
+    a step for ViT-tiny instead of 0.4 s).
+    """
+    from tensorflow.python.ops import control_flow_util
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())

@@ -3,6 +3,7 @@
 import keras
 
 from kattn import checks
+from kattn.dropout import Dropout
 from kattn.layers.compiled_call import CompiledCall
 from kattn.layers.multi_head_attention import MultiHeadAttention
 from kattn.layers.transformer_encoder_block import head_size
@@ -102,7 +103,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         return norm
 
     def _dropout(self, name):
-        return keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name=name)
+        return Dropout(self.dropout, dtype=self.dtype_policy, name=name)
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         shape = decoder_sequence_shape
@@ -182,10 +183,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             self_attention_cache_update_index = keras.ops.convert_to_tensor(
                 self_attention_cache_update_index, dtype="int32"
             )
-        # XLA's random numbers are slow on a CPU (5x slower steps with
-        # dropout): training with dropout runs uncompiled.
-        block = self._block if training and self.dropout > 0 else self._compiled_block
-        return block(
+        return self._compiled_block(
             decoder_sequence, encoder_sequence, decoder_padding_mask, encoder_padding_mask,
             use_causal_mask, self_attention_cache, self_attention_cache_update_index,
             return_attention_scores, training,

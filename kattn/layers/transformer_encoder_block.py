@@ -3,6 +3,7 @@
 import keras
 
 from kattn import checks
+from kattn.dropout import Dropout
 from kattn.layers.compiled_call import CompiledCall
 from kattn.layers.multi_head_attention import MultiHeadAttention
 
@@ -118,7 +119,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             epsilon=self.layer_norm_epsilon, dtype=policy, name="self_attention_layer_norm"
         )
         self.self_attention_norm.build(inputs_shape)
-        self.self_attention_dropout = keras.layers.Dropout(
+        self.self_attention_dropout = Dropout(
             self.dropout, dtype=policy, name="self_attention_dropout"
         )
 
@@ -131,14 +132,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
             name="feedforward_intermediate_dense",
         )
         self.feedforward_intermediate.build(inputs_shape)
-        self.feedforward_intermediate_dropout = keras.layers.Dropout(
+        self.feedforward_intermediate_dropout = Dropout(
             self.dropout, dtype=policy, name="feedforward_intermediate_dropout"
         )
         self.feedforward_output = keras.layers.Dense(
             d_model, dtype=policy, name="feedforward_output_dense"
         )
         self.feedforward_output.build(intermediate_shape)
-        self.feedforward_dropout = keras.layers.Dropout(
+        self.feedforward_dropout = Dropout(
             self.dropout, dtype=policy, name="feedforward_dropout"
         )
 
@@ -154,10 +155,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if padding_mask is None:
             padding_mask = checks.keras_mask(inputs)
         checks.mask_shape("padding_mask", padding_mask, tuple(inputs.shape[:2]))
-        # XLA's random numbers are slow on a CPU (5x slower steps with
-        # dropout): training with dropout runs uncompiled.
-        block = self._block if training and self.dropout > 0 else self._compiled_block
-        return block(
+        return self._compiled_block(
             inputs, padding_mask, attention_mask, return_attention_scores, training
         )
 

@@ -127,14 +127,41 @@ def test_decoder_cache_steps_reuse_one_compiled_trace(compile_any_size):
 
 
 @pytest.mark.skipif(not ON_TF, reason="XLA block compilation is TensorFlow-only")
-def test_training_with_dropout_runs_uncompiled_inference_compiles(compile_any_size):
-    """XLA's random numbers are slow on a CPU: dropout steps stay uncompiled."""
-    block = kattn.layers.TransformerEncoderBlock(2, 16, dropout=0.1)
-    inputs = keras.Input((4, 8))
-    model = keras.Model(inputs, block(inputs))
-    model.compile("sgd", "mse")
-    x = np.random.rand(2, 4, 8).astype("float32")
-    model.train_on_batch(x, x)
-    assert block._compiled_block.compiled is None
-    model.predict(x, verbose=0)
+def test_training_with_dropout_compiles_and_draws_new_masks(compile_any_size):
+    """Dropout runs inside the XLA computation (kattn.dropout's hashed masks):
+    each step draws new masks, and about `rate` of the FFN activations drop."""
+    import tensorflow as tf
+
+    block = kattn.layers.TransformerEncoderBlock(2, 16, dropout=0.5)
+    x = tf.random.stateless_normal((8, 6, 8), seed=(1, 2))
+    train = tf.function(lambda x: block(x, training=True))
+    first, second = to_numpy(train(x)), to_numpy(train(x))
     assert block._compiled_block.compiled is not None
+    assert np.abs(first - second).max() > 0.1  # new masks each step
+    inference = to_numpy(tf.function(lambda x: block(x, training=False))(x))
+    np.testing.assert_allclose(inference, to_numpy(block(x)), atol=1e-5)  # no dropout at inference
+    # From the same seed states, the uncompiled block drops the same elements.
+    states = [v for v in block.variables if "seed_generator_state" in v.path]
+    assert len(states) == 4  # attention weights, after attention, inside and after the FFN
+    saved = [v.numpy() for v in states]
+    compiled = to_numpy(train(x))
+    for variable, value in zip(states, saved):
+        variable.assign(value)
+    config.set_block_compilation("off")
+    plain = to_numpy(tf.function(lambda x: block(x, training=True))(x))
+    np.testing.assert_allclose(compiled, plain, atol=1e-5)
+
+
+@pytest.mark.skipif(not ON_TF, reason="XLA block compilation is TensorFlow-only")
+def test_blocks_inside_a_jit_compiled_step_are_not_compiled_again():
+    """`model.compile(jit_compile=True)` compiles the whole step; a block
+    compiled again inside it made every step recompile (20 s a step)."""
+    import tensorflow as tf
+
+    double = CompiledCall(lambda x: 2 * x)
+    large = tf.ones((8, 64, 128))
+    outer = tf.function(lambda x: double(x), jit_compile=True)
+    assert float(tf.reduce_sum(outer(large))) == 2 * 65_536
+    assert double.compiled is None
+    assert float(tf.reduce_sum(tf.function(lambda x: double(x))(large))) == 2 * 65_536
+    assert double.compiled is not None
