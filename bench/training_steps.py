@@ -260,8 +260,7 @@ def run(quick=False):
         "Speed-up above 1: kattn is faster. Goal: at least 1.1x on every row. "
         "The BERT row trains our masked-LM **and** next-sentence heads against keras_hub's masked LM alone. "
         "The last two columns time a third keras_hub copy whose whole step Keras compiles with XLA "
-        "(`jit_compile=True`), what a keras_hub user can switch on: with dropout (BERT, translation) "
-        "XLA's random-number generator makes it slow on a CPU.",
+        "(`jit_compile=True`), what a keras_hub user can switch on.",
         "",
         common.table(header, rows),
     ])
