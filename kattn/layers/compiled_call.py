@@ -108,8 +108,10 @@ def _inside_xla(tf):
     """Whether the call is traced inside a function XLA compiles already.
 
     A user's `model.compile(jit_compile=True)` compiles the whole step: a block
-    compiled again inside it made every step after the second recompile (20 s
-    a step for ViT-tiny instead of 0.4 s).
+    compiled again inside it made every step after the second recompile
+    (tens of seconds a step for a ViT-tiny instead of under one). TensorFlow
+    has no public name for this test; it is the one `tf.function` itself
+    runs to decide whether a nested function is compiled on its own.
     """
     from tensorflow.python.ops import control_flow_util
 
