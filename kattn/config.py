@@ -26,7 +26,7 @@ activation) that XLA fuses, so with `set_block_compilation("auto")` (the
 default) `TransformerEncoderBlock` and `TransformerDecoderBlock` run each
 call inside a traced function (`fit`, `predict`, a `tf.function`) whose
 input shape is fixed and not tiny as one XLA computation, forward and
-backward (`kattn.layers.compiled_call` has the exact rule); eager calls and
+backward (`kattn.compiled_call` has the exact rule); eager calls and
 the JAX and PyTorch backends are unchanged. "off" turns it off,
 e.g. to step through a block in a debugger.
 

@@ -4,7 +4,9 @@ import keras
 
 from kattn import checks
 from kattn.dropout import Dropout
-from kattn.layers.compiled_call import CompiledCall
+from kattn.compiled_call import MAX_LENGTH
+from kattn.compiled_call import MAX_WIDTH
+from kattn.compiled_call import CompiledCall
 from kattn.layers.multi_head_attention import MultiHeadAttention
 from kattn.layers.transformer_encoder_block import head_size
 
@@ -23,7 +25,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
     `norm_first=True` gives the pre-norm block, `x = x + Dropout(f(LayerNorm(x)))`.
     Inside `fit` / `predict` on TensorFlow the block runs as one XLA
     computation where that measured faster (fixed, narrow, short shapes; see
-    `kattn.layers.compiled_call` and `kattn.config.set_block_compilation`).
+    `kattn.compiled_call` and `kattn.config.set_block_compilation`).
     Sub-layer names follow `keras_hub.layers.TransformerDecoder`
     (`self_attention`, `cross_attention`, `*_layer_norm`, `feedforward_*`).
 
@@ -93,7 +95,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
         self.cross_attention = bool(cross_attention)
         self.supports_masking = True
-        self._compiled_block = CompiledCall(self._block)
+        self._compiled_block = CompiledCall(self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH)
 
     def _norm(self, name, shape):
         norm = keras.layers.LayerNormalization(

@@ -4,7 +4,9 @@ import keras
 
 from kattn import checks
 from kattn.dropout import Dropout
-from kattn.layers.compiled_call import CompiledCall
+from kattn.compiled_call import MAX_LENGTH
+from kattn.compiled_call import MAX_WIDTH
+from kattn.compiled_call import CompiledCall
 from kattn.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -37,7 +39,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     with `FFN(x) = Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))`.
     Inside `fit` / `predict` on TensorFlow the block runs as one XLA
     computation where that measured faster (fixed, narrow, short shapes; see
-    `kattn.layers.compiled_call` and `kattn.config.set_block_compilation`).
+    `kattn.compiled_call` and `kattn.config.set_block_compilation`).
     The sub-layers have the names of `keras_hub.layers.TransformerEncoder`
     (`self_attention_layer`, `self_attention_layer_norm`,
     `feedforward_layer_norm`, `feedforward_intermediate_dense`,
@@ -97,7 +99,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.norm_first = bool(norm_first)
         self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
         self.supports_masking = True
-        self._compiled_block = CompiledCall(self._block)
+        self._compiled_block = CompiledCall(self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH)
 
     def build(self, inputs_shape):
         if len(inputs_shape) != 3 or inputs_shape[-1] is None:

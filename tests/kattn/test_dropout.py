@@ -88,6 +88,56 @@ def test_xla_compiled_dropout_draws_the_same_mask():
     np.testing.assert_array_equal(to_numpy(eager), to_numpy(compiled))
 
 
+@pytest.mark.skipif(not ON_TF, reason="XLA compilation through tf.function")
+def test_traced_without_xla_it_compiles_itself_and_draws_the_same_mask():
+    """In a traced step that XLA does not compile (a block too large to
+    compile whole), the dropout is one XLA computation of its own; with that
+    turned off it runs as plain kernels. Same mask either way, and eager."""
+    import tensorflow as tf
+
+    from kattn import config
+    from kattn import dropout as dropout_module
+
+    x = tf.ones((8, 64, 128))  # 65,536 numbers: large enough to compile
+    eager = to_numpy(dropout(x, 0.3, seed=9))
+    dropout_module._compiled_drop.compiled = None
+    traced = to_numpy(tf.function(lambda x: dropout(x, 0.3, seed=9))(x))
+    assert dropout_module._compiled_drop.compiled is not None
+    dropout_module._compiled_drop.compiled = None
+    config.set_block_compilation("off")
+    try:
+        plain = to_numpy(tf.function(lambda x: dropout(x, 0.3, seed=9))(x))
+    finally:
+        config.set_block_compilation("auto")
+    assert dropout_module._compiled_drop.compiled is None
+    np.testing.assert_array_equal(traced, eager)
+    np.testing.assert_array_equal(plain, eager)
+    # Different ranks and rates through the one compiled function.
+    weights = tf.ones((2, 4, 64, 128))
+    both = tf.function(lambda x, w: (dropout(x, 0.5, seed=1), dropout(w, 0.1, seed=2)))(x, weights)
+    np.testing.assert_array_equal(to_numpy(both[0]), to_numpy(dropout(x, 0.5, seed=1)))
+    np.testing.assert_array_equal(to_numpy(both[1]), to_numpy(dropout(weights, 0.1, seed=2)))
+
+
+@pytest.mark.skipif(not ON_TF, reason="gradients through a TensorFlow XLA computation")
+def test_gradient_of_the_self_compiled_dropout_is_the_mask_times_the_scale():
+    import tensorflow as tf
+
+    x = tf.random.stateless_normal((8, 64, 128), seed=(3, 4))
+
+    @tf.function
+    def value_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = dropout(x, 0.25, seed=5)
+        return y, tape.gradient(y, x, output_gradients=tf.ones_like(x))
+
+    y, gradient = (to_numpy(t) for t in value_and_gradient(x))
+    kept = y != 0
+    np.testing.assert_allclose(gradient, np.where(kept, 1 / 0.75, 0.0), rtol=1e-6)
+    assert 0.23 < 1 - kept.mean() < 0.27
+
+
 def test_layer_is_identity_at_inference_and_has_keras_dropouts_state():
     ours, theirs = Dropout(0.5, seed=1), keras.layers.Dropout(0.5, seed=1)
     x = np.ones((4, 8), "float32")

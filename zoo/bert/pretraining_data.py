@@ -352,7 +352,7 @@ def pretraining_dataset(
     if repeat:
         data = data.repeat()
     # Training batches all hold `batch_size` pairs, a shape known while
-    # tracing, so kattn's blocks run XLA-compiled (kattn.layers.compiled_call).
+    # tracing, so kattn's blocks run XLA-compiled (kattn.compiled_call).
     data = data.batch(batch_size, drop_remainder=shuffle or repeat)
     data = data.map(mask_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)

@@ -38,6 +38,7 @@ from keras import ops
 from kattn import checks
 from kattn.dropout import Dropout
 from kattn.layers import PatchEmbedding, TransformerEncoderBlock
+from zoo.compiled_updates import compile_updates
 
 
 def _pair(name, value):
@@ -271,14 +272,17 @@ class ViT(keras.Model):
         Keras' "auto" leaves XLA off on a CPU-only TensorFlow. Images all
         have one shape, so a ViT's whole training step compiles once, and
         XLA fuses the optimizer's updates and the patch embedding too, not
-        only the blocks (`kattn.layers.compiled_call`). On a 2-core CPU
+        only the blocks (`kattn.compiled_call`). On a 2-core CPU
         (`python -m bench training_steps`, ViT-tiny on 32x32 images) that
         took our step from 0.97x keras_hub's equal model, blocks compiled
-        alone, to 1.15x. Pass `jit_compile=False` to run without XLA.
+        alone, to 1.15x. Pass `jit_compile=False` to run without XLA (the
+        blocks and the optimizer's updates then compile alone,
+        `zoo.compiled_updates`).
         """
         if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
             jit_compile = True
         super().compile(*args, jit_compile=jit_compile, **kwargs)
+        compile_updates(self.optimizer)
 
     def classify(self, images, batch_size=256):
         """The name of the most probable class of each image (needs `class_names`)."""

@@ -13,6 +13,7 @@ on wider or longer blocks it was slower (below).
 `CompiledCall(function)` calls `function` as it is, except when all of these
 hold, where it calls `tf.function(function, jit_compile=True)`:
 
+- `kattn.config.block_compilation()` is "auto" (the default);
 - the backend is TensorFlow (JAX compiles everything already);
 - the call is being traced (inside `fit`, `predict`, `evaluate` or a user's
   `tf.function`); eager calls stay eager, so that they are easy to inspect
@@ -24,19 +25,25 @@ hold, where it calls `tf.function(function, jit_compile=True)`:
   by length, a short last batch), so varying shapes run uncompiled instead of
   compiling for every new length; tiny activations gain less from fusion
   than a compilation costs;
-- the block is narrow and short: `D <= MAX_WIDTH` and `T <= MAX_LENGTH`.
+- the call is not traced inside a function XLA compiles already (a user's
+  `model.compile(jit_compile=True)`);
+- for a transformer block, which passes `max_width=MAX_WIDTH` and
+  `max_length=MAX_LENGTH`: the block is narrow and short, `D <= MAX_WIDTH`
+  and `T <= MAX_LENGTH`.
   XLA's CPU matmuls are slower than oneDNN's, so fusing the element-wise ops
   pays only while they are a large share of the step. Measured on our 2-core
   CPU (`python -m bench encoder`, 4 blocks, vs keras_hub) while every shape
   still compiled, before this rule: compiled 1.12x and
   uncompiled 1.02x at D = 256, T = 128; compiled 0.93x and uncompiled 1.04x
   at D = 256, T = 512; compiled 1.03x and uncompiled 1.08x at D = 512,
-  T = 128;
-- `kattn.config.block_compilation()` is "auto" (the default).
+  T = 128.
 
 Dropout inside a compiled block draws its masks with `kattn.dropout`, a hash
 of each element's index: XLA's own random numbers are slow on a CPU (a
-decoder block's training step took 5x as long with them).
+decoder block's training step took 5x as long with them). In a block that
+runs plain (wider or longer than the caps), each dropout is a
+`CompiledCall` of its own: the hash, the comparison and the scaling become
+one pass over the tensor instead of about fifteen kernels.
 
 Python arguments (flags such as `training`) select the traced variant. Pass
 tensors, not Python numbers, for values that change from call to call (a
@@ -47,7 +54,7 @@ before calling.
 Example:
 
 >>> import numpy as np
->>> from kattn.layers.compiled_call import CompiledCall
+>>> from kattn.compiled_call import CompiledCall
 >>> double = CompiledCall(lambda x: 2 * x)
 >>> double(np.ones((2,), "float32")).tolist()   # eager: called as it is
 [2.0, 2.0]
@@ -73,12 +80,20 @@ MAX_LENGTH = 256
 class CompiledCall:
     """Calls `function`, XLA-compiled when traced on TensorFlow (see module doc).
 
+    Args:
+        function: the Python function to call; its first argument is a tensor.
+        max_width, max_length: if given, a first argument `(B, T, D)` with
+            `D > max_width` or `T > max_length` runs plain (the blocks pass
+            `MAX_WIDTH` and `MAX_LENGTH`: their matmuls decide).
+
     A plain object, not a Keras layer or a `tf.function` attribute, so that
     neither Keras' weight tracking nor TensorFlow's SavedModel export sees it.
     """
 
-    def __init__(self, function):
+    def __init__(self, function, max_width=None, max_length=None):
         self.function = function
+        self.max_width = max_width
+        self.max_length = max_length
         self.compiled = None  # the tf.function, made on first use
 
     def __call__(self, *args, **kwargs):
@@ -87,21 +102,32 @@ class CompiledCall:
         if self.compiled is None:
             import tensorflow as tf
 
-            self.compiled = tf.function(self.function, jit_compile=True, reduce_retracing=True)
+            self.compiled = tf.function(self.function, jit_compile=True)
         return self.compiled(*args, **kwargs)
 
-    @staticmethod
-    def should_compile(first_argument):
-        if config.block_compilation() != "auto" or keras.backend.backend() != "tensorflow":
+    def should_compile(self, first_argument):
+        if not traced_outside_xla():
             return False
-        import tensorflow as tf
-
-        if not tf.inside_function() or _inside_xla(tf):
-            return False
-        shape = tuple(first_argument.shape)  # (B, T, D)
+        shape = tuple(first_argument.shape)  # (B, T, D) for a block
         if None in shape or math.prod(shape) < MIN_ELEMENTS:
             return False
-        return shape[-1] <= MAX_WIDTH and shape[-2] <= MAX_LENGTH
+        too_wide = self.max_width is not None and shape[-1] > self.max_width
+        too_long = self.max_length is not None and shape[-2] > self.max_length
+        return not (too_wide or too_long)
+
+
+def traced_outside_xla():
+    """Whether a function compiled here with XLA would run as its own computation.
+
+    True when `kattn.config.block_compilation()` is "auto", the backend is
+    TensorFlow, a `tf.function` is being traced (eager code stays eager) and
+    that function is not XLA-compiled already.
+    """
+    if config.block_compilation() != "auto" or keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.inside_function() and not _inside_xla(tf)
 
 
 def _inside_xla(tf):

@@ -1,4 +1,4 @@
-"""kattn.layers.compiled_call: blocks run as one XLA computation when traced
+"""kattn.compiled_call: blocks run as one XLA computation when traced
 on TensorFlow, give the same numbers as the plain call, and stay eager when
 called eagerly."""
 
@@ -8,7 +8,9 @@ import pytest
 
 import kattn
 from kattn import config
-from kattn.layers.compiled_call import CompiledCall
+from kattn.compiled_call import MAX_LENGTH
+from kattn.compiled_call import MAX_WIDTH
+from kattn.compiled_call import CompiledCall
 from tests.conftest import to_numpy
 
 ON_TF = keras.backend.backend() == "tensorflow"
@@ -39,7 +41,7 @@ def test_only_traced_static_large_enough_calls_compile():
 
     def compiled_after(call_with, config_mode="auto"):
         config.set_block_compilation(config_mode)
-        double = CompiledCall(lambda x: 2 * x)
+        double = CompiledCall(lambda x: 2 * x, max_width=MAX_WIDTH, max_length=MAX_LENGTH)
         result = call_with(double)
         return double.compiled is not None, result
 
@@ -55,6 +57,11 @@ def test_only_traced_static_large_enough_calls_compile():
         assert not compiled_after(tf.function(lambda f: f(tf.ones(shape))))[0]
     # Turned off.
     assert not compiled_after(static, config_mode="off")[0]
+    # Without the blocks' caps (as kattn.dropout uses it), any large enough shape compiles.
+    config.set_block_compilation("auto")
+    uncapped = CompiledCall(lambda x: 2 * x)
+    tf.function(lambda: uncapped(tf.ones((2, 4, 512, 64))))()
+    assert uncapped.compiled is not None
 
 
 @pytest.mark.skipif(ON_TF, reason="checks the other backends")
@@ -66,7 +73,7 @@ def test_other_backends_never_compile():
 @pytest.fixture
 def compile_any_size(monkeypatch):
     """Let the tiny test models compile (real ones pass the size threshold)."""
-    from kattn.layers import compiled_call
+    from kattn import compiled_call
 
     monkeypatch.setattr(compiled_call, "MIN_ELEMENTS", 1)
 
