@@ -27,8 +27,10 @@ default) `TransformerEncoderBlock` and `TransformerDecoderBlock` run each
 call inside a traced function (`fit`, `predict`, a `tf.function`) whose
 input shape is fixed and not tiny as one XLA computation, forward and
 backward (`kattn.compiled_call` has the exact rule); eager calls and
-the JAX and PyTorch backends are unchanged. "off" turns it off,
-e.g. to step through a block in a debugger.
+the JAX and PyTorch backends are unchanged. The same setting governs
+`kattn.dropout` compiling itself in a block too large to compile whole, and
+the zoo's models compiling their optimizer's update (`zoo.compiled_updates`).
+"off" turns all of it off, e.g. to step through a block in a debugger.
 
 Example:
 
