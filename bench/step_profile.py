@@ -8,9 +8,10 @@ training steps of ours and of the keras_hub peer run under TensorFlow's
 profiler. The time the TensorFlow executor's threads spent in each op is
 summed by kind of op, per step: the dense matmuls (projections, FFN,
 heads), the batched matmuls and einsums (attention, and keras_hub's
-`EinsumDense` projections), XLA-compiled clusters (our compiled blocks), and
-everything else (LayerNorm, softmax, bias, activations, optimizer updates,
-copies), with its largest op types named. Thread time, not wall time: the
+`EinsumDense` projections), XLA computations (our compiled blocks; the
+dropouts of our blocks too wide to compile whole; the zoo models' optimizer
+updates), and everything else (LayerNorm, softmax, bias, activations,
+keras_hub's optimizer updates, copies), with its largest op types named. Thread time, not wall time: the
 two executor threads run ops side by side, so a column can add up to more
 than the step's wall time. It shows which share of a step an attention
 implementation can change at all.
@@ -31,7 +32,7 @@ BATCHED = ("BatchMatMulV2", "_MklBatchMatMulV2", "BatchMatMulV3", "Einsum", "_Mk
 # as the runtime's own events around the compiled code.
 XLA = ("XlaLaunch", "XlaLaunchV2", "_XlaRun", "_XlaCompile", "XlaRun", "Start",
        "ExecuteAsyncOnStream", "BlockUntilReady", "Execute")
-KINDS = ("dense matmuls", "batched matmuls / einsums", "XLA-compiled blocks", "everything else")
+KINDS = ("dense matmuls", "batched matmuls / einsums", "XLA computations", "everything else")
 
 
 def _op_seconds(step, directory):
@@ -70,7 +71,7 @@ def _kind(op_type):
     if op_type in BATCHED:
         return "batched matmuls / einsums"
     if op_type in XLA or op_type.startswith("__inference"):
-        return "XLA-compiled blocks"
+        return "XLA computations"
     return "everything else"
 
 
@@ -102,7 +103,7 @@ def _whole_step_wall_time(step):
         start = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - start)
-    return collections.Counter({"XLA-compiled blocks": float(np.median(seconds))})
+    return collections.Counter({"XLA computations": float(np.median(seconds))})
 
 
 def run(quick=False):
