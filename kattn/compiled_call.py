@@ -1,4 +1,4 @@
-"""A layer's `call`, compiled with XLA on TensorFlow where that is faster.
+"""A function (a block's call, a dropout), compiled with XLA on TensorFlow where faster.
 
 Keras compiles `model.fit` with XLA on TensorFlow only when a GPU is present
 (`jit_compile="auto"`). On a CPU a transformer block then runs as dozens of
