@@ -1,6 +1,6 @@
 """Training-step throughput of a 4-block encoder: kattn vs keras_hub.
 
-Four models are built from the same initial weights: two stacks of
+Five models are built from the same initial weights: three stacks of
 `kattn.layers.TransformerEncoderBlock` and two identical stacks of
 `keras_hub.layers.TransformerEncoder` (the second one measures the noise
 floor: two identical models timed in the same run). Each is compiled the way
@@ -9,7 +9,9 @@ is no XLA on a CPU-only TensorFlow machine) and trained with `train_on_batch`
 on the same batch. Our blocks then compile themselves with XLA (the default,
 `kattn.config.set_block_compilation("auto")`); the second kattn stack is
 traced with that turned off, to show what the grouped attention arithmetic
-alone gives. The models take turns, one step each, for several rounds, so a
+alone gives, and the third with the attention core on whole `(B, H, T, T)`
+tensors instead of one (sequence, head) piece at a time
+(`kattn.ops.MIN_SCORES_TO_CUT`), to show what the pieces give. The models take turns, one step each, for several rounds, so a
 change in machine load hits all of them alike; each model's time is its
 fastest step (and the median is reported beside it).
 
@@ -54,12 +56,14 @@ def build_models(length, width):
     hub_b = encoder_stack(lambda: keras_hub.layers.TransformerEncoder(intermediate, heads), length, width, "hub_b")
     ours = encoder_stack(lambda: kattn.layers.TransformerEncoderBlock(heads, intermediate), length, width, "ours")
     plain = encoder_stack(lambda: kattn.layers.TransformerEncoderBlock(heads, intermediate), length, width, "plain")
+    whole = encoder_stack(lambda: kattn.layers.TransformerEncoderBlock(heads, intermediate), length, width, "whole")
     hub_b.set_weights(hub_a.get_weights())
-    copy_weights_by_name(hub_a, ours)
-    copy_weights_by_name(hub_a, plain)
-    for model in (ours, plain, hub_a, hub_b):
+    for model in (ours, plain, whole):
+        copy_weights_by_name(hub_a, model)
+    for model in (ours, plain, whole, hub_a, hub_b):
         model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
-    return {"kattn": ours, "keras_hub": hub_a, "keras_hub (2nd copy)": hub_b, "kattn, blocks not compiled": plain}
+    return {"kattn": ours, "keras_hub": hub_a, "keras_hub (2nd copy)": hub_b,
+            "kattn, blocks not compiled": plain, "kattn, attention on whole tensors": whole}
 
 
 def trace_without_block_compilation(model, x, y):
@@ -72,6 +76,19 @@ def trace_without_block_compilation(model, x, y):
         model.train_on_batch(x, y)
     finally:
         kattn.config.set_block_compilation("auto")
+
+
+def trace_with_whole_attention_tensors(model, x, y):
+    """Trace `model`'s train step with the attention core on whole `(B, H, T, T)`
+    tensors, never cut into pieces (`kattn.ops.MIN_SCORES_TO_CUT`)."""
+    from kattn import ops
+
+    threshold = ops.MIN_SCORES_TO_CUT
+    ops.MIN_SCORES_TO_CUT = float("inf")
+    try:
+        model.train_on_batch(x, y)
+    finally:
+        ops.MIN_SCORES_TO_CUT = threshold
 
 
 def time_steps(models, x, y, rounds):
@@ -100,7 +117,7 @@ def run(quick=False):
         rounds = 3
     else:
         configs = [(256, 128, 8), (256, 512, 2), (512, 128, 4), (512, 512, 1)]
-        rounds = 12
+        rounds = 30
     rng = np.random.default_rng(0)
     rows = []
     for width, length, batch in configs:
@@ -109,21 +126,22 @@ def run(quick=False):
         x = rng.normal(size=(batch, length, width)).astype("float32")
         y = rng.normal(size=(batch, length, width)).astype("float32")
         trace_without_block_compilation(models["kattn, blocks not compiled"], x, y)
+        trace_with_whole_attention_tensors(models["kattn, attention on whole tensors"], x, y)
         seconds = time_steps(models, x, y, rounds)
-        (ours, ours_median), (hub, hub_median), (hub2, hub2_median), (plain, _) = seconds.values()
+        (ours, ours_median), (hub, hub_median), (hub2, hub2_median), (plain, _), (whole, _) = seconds.values()
         rows.append([
             width, length, batch, width // HEAD_DIM,
             f"{batch / ours:.2f}", f"{batch / hub:.2f}",
             f"{hub / ours:.2f}x", f"{hub2 / hub:.2f}x",
             f"{hub_median / ours_median:.2f}x", f"{hub2_median / hub_median:.2f}x",
-            f"{hub / plain:.2f}x",
+            f"{hub / plain:.2f}x", f"{hub / whole:.2f}x",
         ])
         print(rows[-1], flush=True)
     header = [
         "d_model", "length", "batch", "heads",
         "kattn seq/s", "keras_hub seq/s", "speed-up kattn vs keras_hub",
         "noise: keras_hub vs its copy", "speed-up (medians)", "noise (medians)",
-        "speed-up, kattn blocks not compiled",
+        "speed-up, kattn blocks not compiled", "speed-up, kattn attention on whole tensors",
     ]
     return "\n".join([
         "## Encoder training step: kattn vs keras_hub",
@@ -132,7 +150,10 @@ def run(quick=False):
         "forward + backward + Adam update, compiled as `model.fit` compiles "
         "(`jit_compile=\"auto\"`: no XLA with TensorFlow on a CPU-only machine); inside that "
         "step kattn's blocks compile themselves with XLA (`kattn.config.set_block_compilation`), "
-        "and the last column times our blocks with that turned off. "
+        "and the next-to-last column times our blocks with that turned off. The last column "
+        "times our blocks with the attention core on whole `(B, H, T, T)` tensors: by default, "
+        "in a TensorFlow graph, 256 or more tokens run one (sequence, head) piece at a time "
+        "(`kattn.ops.heads_first_attention`). "
         "Same initial weights and data (the "
         "second keras_hub stack is a copy of the first). Each model's time is its fastest of "
         f"{rounds} steps taken in turns; the medians are shown too. A speed-up above 1 means "

@@ -123,7 +123,17 @@ def traced_outside_xla():
     TensorFlow, a `tf.function` is being traced (eager code stays eager) and
     that function is not XLA-compiled already.
     """
-    if config.block_compilation() != "auto" or keras.backend.backend() != "tensorflow":
+    return config.block_compilation() == "auto" and traced_as_tensorflow_graph()
+
+
+def traced_as_tensorflow_graph():
+    """Whether a TensorFlow graph that XLA does not compile is being traced.
+
+    True when the backend is TensorFlow, a `tf.function` is being traced and
+    that function is not XLA-compiled. Such a graph is run by TensorFlow's
+    executor, which runs ops that do not depend on each other side by side.
+    """
+    if keras.backend.backend() != "tensorflow":
         return False
     import tensorflow as tf
 
