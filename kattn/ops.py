@@ -331,6 +331,8 @@ def _pieces_per_axis(query, key):
     if not traced_as_tensorflow_graph():
         return 1, 1
     batch, heads = query.shape[0], query.shape[1]
+    if heads is None:
+        return 1, 1
     rows = batch if batch is not None and batch * heads <= MAX_PIECES else 1
     return rows, heads
 

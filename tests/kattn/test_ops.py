@@ -385,6 +385,7 @@ def test_pieces_per_axis_only_for_large_scores_in_tensorflow_graphs():
     assert pieces((2, 4, 1, 8), key_length=4096) == (1, 1)  # one query (decoding with a cache)
     unknown_batch = [tf.TensorSpec((None, 4, 256, 8))] * 2
     assert pieces((2, 4, 256, 8), signature=unknown_batch) == (1, 4)
+    assert pieces((2, 4, 256, 8), signature=[tf.TensorSpec((2, None, 256, 8))] * 2) == (1, 1)
     assert pieces((2, 4, 256, 8), jit_compile=True) == (1, 1)  # XLA plans its own loops
     # Eager calls take the whole tensors.
     assert ops._pieces_per_axis(tf.zeros((2, 4, 256, 8)), tf.zeros((2, 4, 256, 8))) == (1, 1)
