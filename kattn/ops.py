@@ -325,10 +325,10 @@ def _pieces_per_axis(query, key):
     """
     from kattn.compiled_call import traced_as_tensorflow_graph
 
+    if not traced_as_tensorflow_graph():
+        return 1, 1  # first: other backends' symbolic sizes cannot be compared below
     query_length, key_length = query.shape[2], key.shape[2]
     if query_length is None or key_length is None or query_length * key_length < MIN_SCORES_TO_CUT:
-        return 1, 1
-    if not traced_as_tensorflow_graph():
         return 1, 1
     batch, heads = query.shape[0], query.shape[1]
     if heads is None:
