@@ -11,9 +11,10 @@ on the same batch. Our blocks then compile themselves with XLA (the default,
 traced with that turned off, to show what the grouped attention arithmetic
 alone gives, and the third with the attention core on whole `(B, H, T, T)`
 tensors instead of one (sequence, head) piece at a time
-(`kattn.ops.MIN_SCORES_TO_CUT`), to show what the pieces give. The models take turns, one step each, for several rounds, so a
-change in machine load hits all of them alike; each model's time is its
-fastest step (and the median is reported beside it).
+(`kattn.ops.MIN_SCORES_TO_CUT`), to show what the pieces give. The models
+take turns, one step each, for several rounds, so a change in machine load
+hits all of them alike; each model's time is its fastest step (and the
+median is reported beside it).
 
     python -m bench encoder            # d_model 256/512 x length 128/512
     python -m bench encoder --quick    # tiny sizes, to check the script runs
