@@ -22,14 +22,19 @@ def machine_description():
 
     cores = os.cpu_count()
     cpu = platform.processor() or platform.machine()
+    flags = set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
                     cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
                     break
     except OSError:
         pass
+    if flags:  # a VM hides the CPU's model; its vector instructions tell machines apart
+        cpu += f" ({vector_instructions(flags)})"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
         f"{cpu}, {cores} cores, Python {platform.python_version()}, "
@@ -37,6 +42,22 @@ def machine_description():
         f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')} "
         f"(load average at start {load:.1f})"
     )
+
+
+def vector_instructions(flags):
+    """The widest vector instructions among `/proc/cpuinfo` flags, e.g. "AVX-512, BF16".
+
+    They decide which kernels TensorFlow, oneDNN and XLA pick, so timings taken
+    on an AVX2 machine and on an AVX-512 one are not comparable.
+
+    >>> vector_instructions({"avx2", "fma"})
+    'AVX2'
+    >>> vector_instructions({"avx2", "avx512f", "avx512_bf16"})
+    'AVX-512, BF16'
+    """
+    if "avx512f" not in flags:
+        return "AVX2" if "avx2" in flags else "no AVX2"
+    return "AVX-512, BF16" if "avx512_bf16" in flags else "AVX-512"
 
 
 def time_call(fn, warmup=2, repeats=5, min_seconds=1.0):

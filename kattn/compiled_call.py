@@ -27,16 +27,23 @@ hold, where it calls `tf.function(function, jit_compile=True)`:
   than a compilation costs;
 - the call is not traced inside a function XLA compiles already (a user's
   `model.compile(jit_compile=True)`);
-- for a transformer block, which passes `max_width=MAX_WIDTH` and
-  `max_length=MAX_LENGTH`: the block is narrow and short, `D <= MAX_WIDTH`
-  and `T <= MAX_LENGTH`.
+- for a transformer block, which passes `max_width=MAX_WIDTH`,
+  `max_length=MAX_LENGTH` and `only_float32=True`: the block is narrow and
+  short, `D <= MAX_WIDTH` and `T <= MAX_LENGTH`, and it computes in float32.
   XLA's CPU matmuls are slower than oneDNN's, so fusing the element-wise ops
   pays only while they are a large share of the step. Measured on our 2-core
   CPU (`python -m bench encoder`, 4 blocks, vs keras_hub) while every shape
   still compiled, before this rule: compiled 1.12x and
   uncompiled 1.02x at D = 256, T = 128; compiled 0.93x and uncompiled 1.04x
   at D = 256, T = 512; compiled 1.03x and uncompiled 1.08x at D = 512,
-  T = 128.
+  T = 128. Under `mixed_bfloat16` the gap is wider: on a CPU with AVX-512
+  BF16 instructions, oneDNN's bfloat16 matmuls ran about 2x its float32 ones
+  (716 against 371 GFLOP/s at 2048 x 2048) while XLA's barely gained (378),
+  and with the blocks compiled the training steps of 4 encoder blocks and
+  of the translation Transformer ran 0.65x and 0.78x keras_hub's, against
+  0.97x and 0.97x with the blocks plain (one-off measurement, 2026-12-03;
+  `python -m bench mixed_precision` records the encoder). So blocks
+  compile in float32 only.
 
 Dropout inside a compiled block draws its masks with `kattn.dropout`, a hash
 of each element's index: XLA's own random numbers are slow on a CPU (a
@@ -85,15 +92,19 @@ class CompiledCall:
         max_width, max_length: if given, a first argument `(B, T, D)` with
             `D > max_width` or `T > max_length` runs plain (the blocks pass
             `MAX_WIDTH` and `MAX_LENGTH`: their matmuls decide).
+        only_float32: if True, a first argument of another dtype (a
+            `mixed_bfloat16` or `mixed_float16` block) runs plain: XLA's CPU
+            matmuls do not use bfloat16 instructions, oneDNN's do.
 
     A plain object, not a Keras layer or a `tf.function` attribute, so that
     neither Keras' weight tracking nor TensorFlow's SavedModel export sees it.
     """
 
-    def __init__(self, function, max_width=None, max_length=None):
+    def __init__(self, function, max_width=None, max_length=None, only_float32=False):
         self.function = function
         self.max_width = max_width
         self.max_length = max_length
+        self.only_float32 = only_float32
         self.compiled = None  # the tf.function, made on first use
 
     def __call__(self, *args, **kwargs):
@@ -113,7 +124,8 @@ class CompiledCall:
             return False
         too_wide = self.max_width is not None and shape[-1] > self.max_width
         too_long = self.max_length is not None and shape[-2] > self.max_length
-        return not (too_wide or too_long)
+        not_float32 = self.only_float32 and keras.backend.standardize_dtype(first_argument.dtype) != "float32"
+        return not (too_wide or too_long or not_float32)
 
 
 def traced_outside_xla():

@@ -95,7 +95,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
         self.cross_attention = bool(cross_attention)
         self.supports_masking = True
-        self._compiled_block = CompiledCall(self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH)
+        self._compiled_block = CompiledCall(
+            self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH, only_float32=True
+        )
 
     def _norm(self, name, shape):
         norm = keras.layers.LayerNormalization(

@@ -99,7 +99,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.norm_first = bool(norm_first)
         self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
         self.supports_masking = True
-        self._compiled_block = CompiledCall(self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH)
+        self._compiled_block = CompiledCall(
+            self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH, only_float32=True
+        )
 
     def build(self, inputs_shape):
         if len(inputs_shape) != 3 or inputs_shape[-1] is None:

@@ -172,3 +172,27 @@ def test_blocks_inside_a_jit_compiled_step_are_not_compiled_again():
     assert double.compiled is None
     assert float(tf.reduce_sum(tf.function(lambda x: double(x))(large))) == 2 * 65_536
     assert double.compiled is not None
+
+
+@pytest.mark.skipif(not ON_TF, reason="XLA block compilation is TensorFlow-only")
+@pytest.mark.parametrize("make_block", [
+    lambda dtype: kattn.layers.TransformerEncoderBlock(2, 32, dtype=dtype),
+    lambda dtype: kattn.layers.TransformerDecoderBlock(2, 32, cross_attention=False, dtype=dtype),
+], ids=["encoder", "decoder"])
+def test_blocks_compile_in_float32_only(make_block):
+    """Under mixed precision a block runs plain: XLA's CPU matmuls do not use
+    bfloat16 instructions, oneDNN's do (see kattn.compiled_call)."""
+    import tensorflow as tf
+
+    x = tf.ones((8, 64, 128))  # 65,536 numbers: large enough to compile
+    for policy, compiles in [("float32", True), ("mixed_bfloat16", False), ("mixed_float16", False)]:
+        block = make_block(policy)
+        output = tf.function(lambda x: block(x, training=True))(x)
+        assert keras.backend.standardize_dtype(output.dtype) == keras.mixed_precision.Policy(policy).compute_dtype
+        assert (block._compiled_block.compiled is not None) == compiles, policy
+    # The rule itself, on a bare CompiledCall.
+    only_float32 = CompiledCall(lambda x: 2 * x, only_float32=True)
+    tf.function(lambda: only_float32(tf.ones((8, 64, 128), "bfloat16")))()
+    assert only_float32.compiled is None
+    tf.function(lambda: only_float32(tf.ones((8, 64, 128))))()
+    assert only_float32.compiled is not None

@@ -1,0 +1,80 @@
+"""Encoder training step in float32 and in mixed_bfloat16: kattn vs keras_hub.
+
+The stacks of `python -m bench encoder` (4 post-norm blocks, width 256,
+128 tokens, batch 8, Adam, same initial weights), built once under each
+Keras dtype policy. On a CPU with AVX-512 BF16 instructions oneDNN's
+bfloat16 matmuls run about twice as fast as its float32 ones, and XLA's CPU
+matmuls do not use them, so under mixed precision kattn's blocks run plain
+instead of XLA-compiled (`kattn.compiled_call`, `only_float32`). The last
+row traces our bfloat16 stack with that rule lifted, to show what it
+avoids. The models take turns, one step each; each time is the fastest of
+the rounds (the median beside it).
+
+    python -m bench mixed_precision           # about 3 minutes on 2 idle cores
+    python -m bench mixed_precision --quick   # tiny sizes, to check it runs
+"""
+
+import keras
+import numpy as np
+
+from bench import common
+from bench import encoder
+
+POLICIES = ("float32", "mixed_bfloat16")
+
+
+def _stacks(length, width, policy):
+    """kattn and keras_hub stacks (same weights) under `policy`."""
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        keras.utils.set_random_seed(0)
+        models = encoder.build_models(length, width)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return models["kattn"], models["keras_hub"], models["kattn, blocks not compiled"]
+
+
+def _compile_blocks_in_any_dtype(model):
+    """Lift the float32-only rule for `model`'s blocks (before its first trace)."""
+    for layer in model.layers:
+        compiled_block = getattr(layer, "_compiled_block", None)
+        if compiled_block is not None:
+            compiled_block.only_float32 = False
+
+
+def run(quick=False):
+    width, length, batch, rounds = (64, 32, 4, 3) if quick else (256, 128, 8, 30)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, length, width)).astype("float32")
+    y = rng.normal(size=(batch, length, width)).astype("float32")
+    models = {}
+    for policy in POLICIES:
+        ours, hub, forced = _stacks(length, width, policy)
+        models[f"kattn, {policy}"] = ours
+        models[f"keras_hub, {policy}"] = hub
+    _compile_blocks_in_any_dtype(forced)  # the last policy's third stack: mixed_bfloat16
+    models["kattn, mixed_bfloat16, blocks XLA-compiled anyway"] = forced
+    seconds = encoder.time_steps(models, x, y, rounds)
+    hub_float32 = seconds["keras_hub, float32"][0]
+    rows = []
+    for name, (fastest, median) in seconds.items():
+        policy = "mixed_bfloat16" if "bfloat16" in name else "float32"
+        peer = seconds[f"keras_hub, {policy}"][0]
+        rows.append([name, f"{fastest * 1e3:.1f}", f"{median * 1e3:.1f}", f"{batch / fastest:.1f}",
+                     f"{peer / fastest:.2f}x", f"{hub_float32 / fastest:.2f}x"])
+        print(rows[-1], flush=True)
+    header = ["model", "fastest ms/step", "median ms/step", "seq/s",
+              "speed-up vs keras_hub, same policy", "speed-up vs keras_hub float32"]
+    return "\n".join([
+        "## Encoder training step in float32 and mixed_bfloat16",
+        "",
+        f"{encoder.NUM_BLOCKS} post-norm blocks, d_model {width}, heads of {encoder.HEAD_DIM}, "
+        f"FFN {4 * width}, {length} tokens, batch {batch}, Adam, compiled as `model.fit` compiles "
+        "(no XLA around the step on a CPU); each stack built under the Keras dtype policy named, "
+        "from the same initial weights. Fastest of "
+        f"{rounds} steps taken in turns (median beside it). Under `mixed_bfloat16` kattn's blocks "
+        "run plain (`kattn.compiled_call`: XLA's CPU matmuls do not use bfloat16 instructions); "
+        "the last row compiles them anyway.",
+        "",
+        common.table(header, rows),
+    ])
