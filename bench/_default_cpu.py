@@ -4,8 +4,9 @@
 (`TF_ENABLE_ONEDNN_OPTS=1`, bench/common.py): on this machine they make both
 contestants faster, so the main sections compare kattn with keras_hub at
 keras_hub's best. TensorFlow leaves oneDNN off by default on CPUs without
-AVX-512 (ours has AVX2), so that is what a user who installs TensorFlow and
-calls `fit` gets. The variable is read when TensorFlow is first imported,
+AVX-512 (our first machine had AVX2), so that is what such a user who installs
+TensorFlow and calls `fit` gets; on an AVX-512 CPU oneDNN is already the
+default, and these sections then show a setting a user has to ask for. The variable is read when TensorFlow is first imported,
 hence a fresh Python process.
 """
 

@@ -17,8 +17,8 @@ def run(quick=False):
         "",
         "The rows of `python -m bench encoder` (section \"Encoder training step: kattn vs "
         "keras_hub\"), run in a subprocess with `TF_ENABLE_ONEDNN_OPTS=0`, TensorFlow's default "
-        "on CPUs without AVX-512 such as this one (the header's machine line shows the parent "
-        "process's setting). The goal of issue #3 is judged on the oneDNN section, where "
+        "on CPUs without AVX-512, such as an AVX2 machine (the header's machine line names the "
+        "vector instructions and shows the parent process's setting). The goal of issue #3 is judged on the oneDNN section, where "
         "keras_hub is at its fastest; this one shows what a user gets without setting anything.",
         "",
         run_without_onednn("encoder", quick),
