@@ -47,12 +47,13 @@ def run(quick=False):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch, length, width)).astype("float32")
     y = rng.normal(size=(batch, length, width)).astype("float32")
+    stacks = {policy: _stacks(length, width, policy) for policy in POLICIES}
     models = {}
-    for policy in POLICIES:
-        ours, hub, forced = _stacks(length, width, policy)
+    for policy, (ours, hub, _) in stacks.items():
         models[f"kattn, {policy}"] = ours
         models[f"keras_hub, {policy}"] = hub
-    _compile_blocks_in_any_dtype(forced)  # the last policy's third stack: mixed_bfloat16
+    forced = stacks["mixed_bfloat16"][2]
+    _compile_blocks_in_any_dtype(forced)
     models["kattn, mixed_bfloat16, blocks XLA-compiled anyway"] = forced
     seconds = encoder.time_steps(models, x, y, rounds)
     hub_float32 = seconds["keras_hub, float32"][0]

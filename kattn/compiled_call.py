@@ -124,7 +124,8 @@ class CompiledCall:
             return False
         too_wide = self.max_width is not None and shape[-1] > self.max_width
         too_long = self.max_length is not None and shape[-2] > self.max_length
-        not_float32 = self.only_float32 and keras.backend.standardize_dtype(first_argument.dtype) != "float32"
+        dtype = keras.backend.standardize_dtype(first_argument.dtype)
+        not_float32 = self.only_float32 and dtype != "float32"
         return not (too_wide or too_long or not_float32)
 
 
