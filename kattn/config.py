@@ -15,7 +15,8 @@ backend and device (`python -m bench attention`, BENCHMARKS.md):
 - on a GPU or TPU: fused, where flash kernels are expected to win;
 - on a CPU: explicit. Compiled as `model.fit` compiles on a CPU (no XLA with
   TensorFlow), our explicit path ran 1.00-1.11x keras's MultiHeadAttention at
-  128 to 2,048 tokens and the fused op 0.68-0.97x. Under XLA
+  128 to 2,048 tokens and the fused op 0.68-0.97x on an AVX2 CPU, and
+  1.11-1.34x against 0.71-1.06x on an AVX-512 one. Under XLA
   (`jit_compile=True`) the fused op is the faster one up to about 1,024 tokens:
   choose it with `set_attention_implementation("fused")` there.
 
