@@ -4,9 +4,9 @@ Two models, each built once under each Keras dtype policy: the stacks of
 `python -m bench encoder` (4 post-norm blocks, width 256, 128 tokens,
 batch 8, Adam, same initial weights) and the BERT-small masked-LM row of
 `python -m bench training_steps` (our `BertPretrainer` against
-`keras_hub.models.BertMaskedLM`, width 512, batch 8, AdamW). On a CPU with AVX-512 BF16 instructions oneDNN's
-bfloat16 matmuls run about twice as fast as its float32 ones, and XLA's CPU
-matmuls do not use them, so under mixed precision kattn's blocks run plain
+`keras_hub.models.BertMaskedLM`, width 512, batch 8, AdamW). On a CPU with
+AVX-512 BF16 instructions oneDNN's bfloat16 matmuls run about twice as fast
+as its float32 ones, and XLA's CPU matmuls do not use them, so under mixed precision kattn's blocks run plain
 instead of XLA-compiled (`kattn.compiled_call`, `only_float32`). The last
 row traces our bfloat16 stack with that rule lifted, to show what it
 avoids. The models take turns, one step each; each time is the fastest of
@@ -25,6 +25,7 @@ from bench import encoder
 from bench import training_steps
 
 POLICIES = ("float32", "mixed_bfloat16")
+BERT_ROUNDS = 10  # BERT-small steps per model
 
 
 def _stacks(length, width, policy):
@@ -92,8 +93,6 @@ def run(quick=False):
                       "speed-up vs keras_hub float32"], bert_rows),
     ])
 
-
-BERT_ROUNDS = 10
 
 
 def bert_small(quick):
