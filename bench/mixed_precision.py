@@ -7,9 +7,9 @@ batch 8, Adam, same initial weights) and the BERT-small masked-LM row of
 `keras_hub.models.BertMaskedLM`, width 512, batch 8, AdamW). On a CPU with
 AVX-512 BF16 instructions oneDNN's bfloat16 matmuls run about twice as fast
 as its float32 ones, and XLA's CPU matmuls do not use them, so under mixed
-precision kattn's blocks run plain instead of XLA-compiled (`kattn.compiled_call`, `only_float32`). The last
-row traces our bfloat16 stack with that rule lifted, to show what it
-avoids. The models take turns, one step each; each time is the fastest of
+precision kattn's blocks run plain instead of XLA-compiled
+(`kattn.compiled_call`, `only_float32`). The last row traces our bfloat16
+stack with that rule lifted, to show what it avoids. The models take turns, one step each; each time is the fastest of
 the rounds (the median beside it).
 
     python -m bench mixed_precision           # about 4 minutes on 2 idle cores
