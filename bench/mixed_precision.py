@@ -9,8 +9,8 @@ AVX-512 BF16 instructions oneDNN's bfloat16 matmuls run about twice as fast
 as its float32 ones, and XLA's CPU matmuls do not use them, so under mixed
 precision kattn's blocks run plain instead of XLA-compiled
 (`kattn.compiled_call`, `only_float32`). The last row traces our bfloat16
-stack with that rule lifted, to show what it avoids. The models take turns, one step each; each time is the fastest of
-the rounds (the median beside it).
+stack with that rule lifted, to show what it avoids. The models take turns,
+one step each; each time is the fastest of the rounds (the median beside it).
 
     python -m bench mixed_precision           # about 4 minutes on 2 idle cores
     python -m bench mixed_precision --quick   # tiny sizes, to check it runs
