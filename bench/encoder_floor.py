@@ -1,0 +1,145 @@
+"""How fast the encoder training step of `bench encoder` could be at best.
+
+For each size of `python -m bench encoder`, one TensorFlow function runs the
+matrix products of the step and nothing else: the forward products of the 4
+blocks (the fused query/key/value projection, the two attention products, the
+output projection, the two feed-forward layers), then, for each, the two
+products of its gradient (`dA = dC B^T`, `dB = A^T dC`), except the gradient
+of the first block's input, which nothing needs. The tensors are random and of
+the step's shapes. No LayerNorm, softmax, bias, activation, residual add or
+optimizer update runs.
+
+Any implementation of these blocks has to compute these products, whatever it
+does around them. keras_hub's step time divided by the products' time is then
+the largest speed-up that anything other than faster products can give. The
+products do not wait for one another here, so TensorFlow may run two side by
+side: if anything, the floor is too low and the bound too generous.
+
+    python -m bench encoder_floor            # the four sizes of bench encoder
+    python -m bench encoder_floor --quick    # tiny sizes, to check it runs
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from bench import common
+from bench import encoder
+
+
+def products(batch, length, width):
+    """`(A, B, transpose_a, transpose_b)` of every product of one training step.
+
+    Shapes, with N = batch x length tokens, D = width, H heads of 64, F = 4 D:
+    projections `(N, D) x (D, 3D)`, `(N, D) x (D, D)`, `(N, D) x (D, F)`,
+    `(N, F) x (F, D)`; attention `(B H, T, 64) x (B H, 64, T)` and
+    `(B H, T, T) x (B H, T, 64)`.
+    """
+    import tensorflow as tf
+
+    tokens, heads = batch * length, width // encoder.HEAD_DIM
+    forward = [  # (A shape, B shape, transpose_b)
+        ((tokens, width), (width, 3 * width), False),  # fused query/key/value
+        ((batch * heads, length, encoder.HEAD_DIM), (batch * heads, length, encoder.HEAD_DIM), True),  # Q K^T
+        ((batch * heads, length, length), (batch * heads, length, encoder.HEAD_DIM), False),  # P V
+        ((tokens, width), (width, width), False),  # output projection
+        ((tokens, width), (width, 4 * width), False),  # feed-forward, first layer
+        ((tokens, 4 * width), (4 * width, width), False),  # feed-forward, second layer
+    ]
+    result = []
+    for block in range(encoder.NUM_BLOCKS):
+        for index, (a_shape, b_shape, transpose_b) in enumerate(forward):
+            a, b = tf.random.normal(a_shape), tf.random.normal(b_shape)
+            result.append((a, b, False, transpose_b))
+            c_shape = a_shape[:-1] + (b_shape[-2] if transpose_b else b_shape[-1],)
+            dc = tf.random.normal(c_shape)
+            if not (block == 0 and index == 0):  # the first block's input needs no gradient
+                result.append((dc, b, False, not transpose_b))  # dA = dC B^T  (or dC B)
+            if transpose_b:
+                result.append((dc, a, True, False))  # dB = dC^T A
+            else:
+                result.append((a, dc, True, False))  # dB = A^T dC
+    return result
+
+
+def products_step(batch, length, width):
+    """A callable running every product of `products` once, in one TensorFlow graph."""
+    import tensorflow as tf
+
+    operands = products(batch, length, width)
+
+    @tf.function
+    def run_all():
+        return [tf.matmul(a, b, transpose_a=ta, transpose_b=tb) for a, b, ta, tb in operands]
+
+    def step():
+        outputs = run_all()
+        outputs[-1].numpy()  # wait for the graph
+
+    return step
+
+
+def count_flops(batch, length, width):
+    """Floating-point operations of the products (2 per multiply-add)."""
+    total = 0
+    for a, b, transpose_a, transpose_b in products(batch, length, width):
+        rows = a.shape[-1] if transpose_a else a.shape[-2]
+        inner = a.shape[-2] if transpose_a else a.shape[-1]
+        columns = b.shape[-2] if transpose_b else b.shape[-1]
+        total += 2 * int(np.prod(a.shape[:-2])) * rows * inner * columns
+    return total
+
+
+def run(quick=False):
+    if quick:
+        configs, rounds = [(64, 32, 4)], 3
+    else:
+        configs, rounds = [(256, 128, 8), (256, 512, 2), (512, 128, 4), (512, 512, 1)], 30
+    rng = np.random.default_rng(0)
+    rows = []
+    for width, length, batch in configs:
+        keras.utils.set_random_seed(0)
+        models = encoder.build_models(length, width)
+        x = rng.normal(size=(batch, length, width)).astype("float32")
+        y = rng.normal(size=(batch, length, width)).astype("float32")
+        encoder.trace_without_block_compilation(models["kattn, blocks not compiled"], x, y)
+        steps = {name: (lambda model=models[name]: model.train_on_batch(x, y))
+                 for name in ("keras_hub", "kattn", "kattn, blocks not compiled")}
+        steps["matrix products only"] = products_step(batch, length, width)
+        for step in steps.values():
+            for _ in range(2):  # trace, warm the caches
+                step()
+        seconds = {name: [] for name in steps}
+        for _ in range(rounds):
+            for name, step in steps.items():
+                start = time.perf_counter()
+                step()
+                seconds[name].append(time.perf_counter() - start)
+        fastest = {name: min(values) for name, values in seconds.items()}
+        hub, floor = fastest["keras_hub"], fastest["matrix products only"]
+        rows.append([
+            width, length, batch,
+            f"{1e3 * hub:.1f}", f"{1e3 * fastest['kattn']:.1f}",
+            f"{1e3 * fastest['kattn, blocks not compiled']:.1f}", f"{1e3 * floor:.1f}",
+            f"{count_flops(batch, length, width) / floor / 1e9:.0f}",
+            f"{hub / fastest['kattn']:.2f}x", f"{hub / fastest['kattn, blocks not compiled']:.2f}x",
+            f"**{hub / floor:.2f}x**",
+        ])
+        print(rows[-1], flush=True)
+    header = ["d_model", "length", "batch", "keras_hub ms", "kattn ms", "kattn, blocks not compiled ms",
+              "matrix products only ms", "their GFLOP/s", "kattn speed-up", "kattn speed-up, blocks not compiled",
+              "largest possible speed-up (keras_hub / products)"]
+    return "\n".join([
+        "## Encoder training step: how much of it is matrix products",
+        "",
+        f"The models and batches of `python -m bench encoder` ({encoder.NUM_BLOCKS} post-norm blocks, "
+        f"FFN 4 x d_model, heads of {encoder.HEAD_DIM}, float32, Adam), beside one TensorFlow function "
+        "that runs only the step's matrix products on random tensors of the same shapes (forward, "
+        "and both products of each gradient). Every implementation must compute these products; "
+        "keras_hub's step time over theirs is the largest speed-up that any change other than "
+        "faster products could give. Each time is the fastest of "
+        f"{rounds} calls taken in turns.",
+        "",
+        common.table(header, rows),
+    ])
