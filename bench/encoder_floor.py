@@ -19,11 +19,10 @@ side: if anything, the floor is too low and the bound too generous.
     python -m bench encoder_floor --quick    # tiny sizes, to check it runs
 """
 
-import time
-
 import keras
 import numpy as np
 
+from bench import _timing
 from bench import common
 from bench import encoder
 
@@ -107,15 +106,7 @@ def run(quick=False):
         steps = {name: (lambda model=models[name]: model.train_on_batch(x, y))
                  for name in ("keras_hub", "kattn", "kattn, blocks not compiled")}
         steps["matrix products only"] = products_step(batch, length, width)
-        for step in steps.values():
-            for _ in range(2):  # trace, warm the caches
-                step()
-        seconds = {name: [] for name in steps}
-        for _ in range(rounds):
-            for name, step in steps.items():
-                start = time.perf_counter()
-                step()
-                seconds[name].append(time.perf_counter() - start)
+        seconds = _timing.interleaved(steps, rounds)  # in turns, after 2 warm-up calls each
         fastest = {name: min(values) for name, values in seconds.items()}
         hub, floor = fastest["keras_hub"], fastest["matrix products only"]
         rows.append([
