@@ -9,11 +9,25 @@ of the first block's input, which nothing needs. The tensors are random and of
 the step's shapes. No LayerNorm, softmax, bias, activation, residual add or
 optimizer update runs.
 
-Any implementation of these blocks has to compute these products, whatever it
-does around them. keras_hub's step time divided by the products' time is then
-the largest speed-up that anything other than faster products can give. The
-products do not wait for one another here, so TensorFlow may run two side by
-side: if anything, the floor is too low and the bound too generous.
+A second function runs only the Adam update the step ends with: the same
+`keras.optimizers.Adam(1e-4)` over variables of the model's shapes, with
+random gradients. Both models train with that optimizer on the same number of
+weights, so its cost is the same for both, whatever the blocks do.
+
+Any implementation of these blocks has to compute these products and pay for
+that update, whatever it does around them. keras_hub's step time divided by
+their sum is then the largest speed-up that anything other than faster
+products or a cheaper optimizer can give, and keras_hub's time / 1.1 minus
+that sum is what a 1.1x faster step would leave for everything else
+(LayerNorm, softmax, bias, activation, residual adds, head transposes,
+scheduling). The products do not wait for one another here, so TensorFlow may
+run two side by side: if anything, the floor is too low and the bound too
+generous.
+
+A third function runs only the step's elementwise math, forward and backward,
+with TensorFlow's kernels: the softmax of every block's attention scores, the
+8 LayerNorms and the 4 feed-forward bias-and-ReLUs. It is not a floor (a fused
+kernel could do it faster) but shows how much of the remainder is that math.
 
     python -m bench encoder_floor            # the four sizes of bench encoder
     python -m bench encoder_floor --quick    # tiny sizes, to check it runs
@@ -77,6 +91,57 @@ def products_step(operands):
     return step
 
 
+def elementwise_step(batch, length, width):
+    """A callable running the step's softmaxes, LayerNorms and bias-and-ReLUs, forward and backward."""
+    import tensorflow as tf
+
+    tokens, heads = batch * length, width // encoder.HEAD_DIM
+    blocks = range(encoder.NUM_BLOCKS)
+    scores = [tf.random.normal((batch * heads, length, length)) for _ in blocks]
+    normed = [tf.random.normal((tokens, width)) for _ in blocks for _ in range(2)]
+    hidden = [tf.random.normal((tokens, 4 * width)) for _ in blocks]
+    norms = [keras.layers.LayerNormalization(epsilon=1e-5) for _ in normed]
+    for norm in norms:
+        norm.build((tokens, width))
+    biases = [keras.Variable(np.zeros(4 * width, "float32")) for _ in blocks]
+    sources = scores + normed + hidden + biases + [w for norm in norms for w in norm.trainable_weights]
+    upstream = [tf.random.normal(x.shape) for x in scores + normed + hidden]  # the outputs' gradients
+
+    @tf.function
+    def run_all():
+        with tf.GradientTape() as tape:
+            tape.watch(scores + normed + hidden)
+            outputs = [tf.nn.softmax(s) for s in scores]
+            outputs += [norm(x) for norm, x in zip(norms, normed)]
+            outputs += [tf.nn.relu(h + b) for h, b in zip(hidden, biases)]
+        return tape.gradient(outputs, sources, output_gradients=upstream)  # every gradient, so none is pruned
+
+    def step():
+        run_all()[0].numpy()  # wait for the graph
+
+    return step
+
+
+def adam_update_step(model):
+    """A callable running one `Adam(1e-4)` update of variables shaped like `model`'s trainable weights."""
+    import tensorflow as tf
+
+    variables = [keras.Variable(np.zeros(v.shape, "float32")) for v in model.trainable_weights]
+    gradients = [tf.random.normal(v.shape) for v in variables]
+    optimizer = keras.optimizers.Adam(1e-4)
+    optimizer.build(variables)
+
+    @tf.function
+    def update():
+        optimizer.apply_gradients(zip(gradients, variables))
+        return optimizer.iterations
+
+    def step():
+        update().numpy()  # wait for the graph
+
+    return step
+
+
 def count_flops(operands):
     """Floating-point operations of the products in `operands` (2 per multiply-add)."""
     total = 0
@@ -105,31 +170,45 @@ def run(quick=False):
                  for name in ("keras_hub", "kattn", "kattn, blocks not compiled")}
         operands = products(batch, length, width)
         steps["matrix products only"] = products_step(operands)
+        steps["Adam update only"] = adam_update_step(models["keras_hub"])
+        steps["elementwise math only"] = elementwise_step(batch, length, width)
         seconds = _timing.interleaved(steps, rounds)  # in turns, after 2 warm-up calls each
         fastest = {name: min(values) for name, values in seconds.items()}
-        hub, floor = fastest["keras_hub"], fastest["matrix products only"]
+        hub, products_time = fastest["keras_hub"], fastest["matrix products only"]
+        floor = products_time + fastest["Adam update only"]
         rows.append([
             width, length, batch,
             f"{1e3 * hub:.1f}", f"{1e3 * fastest['kattn']:.1f}",
-            f"{1e3 * fastest['kattn, blocks not compiled']:.1f}", f"{1e3 * floor:.1f}",
-            f"{count_flops(operands) / floor / 1e9:.0f}",
+            f"{1e3 * fastest['kattn, blocks not compiled']:.1f}", f"{1e3 * products_time:.1f}",
+            f"{count_flops(operands) / products_time / 1e9:.0f}", f"{1e3 * fastest['Adam update only']:.1f}",
             f"{hub / fastest['kattn']:.2f}x", f"{hub / fastest['kattn, blocks not compiled']:.2f}x",
-            f"**{hub / floor:.2f}x**",
+            f"{hub / products_time:.2f}x", f"**{hub / floor:.2f}x**",
+            f"{1e3 * (hub - floor):.1f}", f"**{1e3 * (hub / 1.1 - floor):.1f}**",
+            f"{1e3 * fastest['elementwise math only']:.1f}",
         ])
         print(rows[-1], flush=True)
     header = ["d_model", "length", "batch", "keras_hub ms", "kattn ms", "kattn, blocks not compiled ms",
-              "matrix products only ms", "their GFLOP/s", "kattn speed-up", "kattn speed-up, blocks not compiled",
-              "largest possible speed-up (keras_hub / products)"]
+              "matrix products only ms", "their GFLOP/s", "Adam update only ms", "kattn speed-up",
+              "kattn speed-up, blocks not compiled", "keras_hub / products",
+              "largest possible speed-up (keras_hub / (products + Adam))",
+              "keras_hub's time for everything else ms", "time left for everything else at 1.1x ms",
+              "softmax, LayerNorm, bias and ReLU alone ms"]
     return "\n".join([
-        "## Encoder training step: how much of it is matrix products",
+        "## Encoder training step: how much of it is matrix products and the Adam update",
         "",
         f"The models and batches of `python -m bench encoder` ({encoder.NUM_BLOCKS} post-norm blocks, "
         f"FFN 4 x d_model, heads of {encoder.HEAD_DIM}, float32, Adam), beside one TensorFlow function "
         "that runs only the step's matrix products on random tensors of the same shapes (forward, "
-        "and both products of each gradient). Every implementation must compute these products; "
-        "keras_hub's step time over theirs is the largest speed-up that any change other than "
-        "faster products could give. Each time is the fastest of "
-        f"{rounds} calls taken in turns.",
+        "and both products of each gradient) and one that runs only the step's Adam update "
+        "(the bench's `Adam(1e-4)` over variables of the model's shapes). Every implementation "
+        "must compute these products and, trained with this optimizer, pay for this update; "
+        "keras_hub's step time over their sum is the largest speed-up that any change other than "
+        "faster products or a cheaper optimizer could give. The last two columns are what is left "
+        "for LayerNorm, softmax, bias, activation, residual adds, head transposes and scheduling: "
+        "in keras_hub's step, and in a step 1.1x faster than keras_hub's. The last column times "
+        "the part of it that is elementwise math (every softmax, LayerNorm and bias-and-ReLU of "
+        "the step, forward and backward, with TensorFlow's kernels). Each time is the fastest "
+        f"of {rounds} calls taken in turns.",
         "",
         common.table(header, rows),
     ])
