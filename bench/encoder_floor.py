@@ -203,10 +203,10 @@ def run(quick=False):
         "(the bench's `Adam(1e-4)` over variables of the model's shapes). Every implementation "
         "must compute these products and, trained with this optimizer, pay for this update; "
         "keras_hub's step time over their sum is the largest speed-up that any change other than "
-        "faster products or a cheaper optimizer could give. The last two columns are what is left "
-        "for LayerNorm, softmax, bias, activation, residual adds, head transposes and scheduling: "
+        "faster products or a cheaper optimizer could give. The two \"everything else\" columns are what is "
+        "left for LayerNorm, softmax, bias, activation, residual adds, head transposes and scheduling: "
         "in keras_hub's step, and in a step 1.1x faster than keras_hub's. The last column times "
-        "the part of it that is elementwise math (every softmax, LayerNorm and bias-and-ReLU of "
+        "the part of that which is elementwise math (every softmax, LayerNorm and bias-and-ReLU of "
         "the step, forward and backward, with TensorFlow's kernels). Each time is the fastest "
         f"of {rounds} calls taken in turns.",
         "",
