@@ -98,21 +98,21 @@ def elementwise_step(batch, length, width):
     tokens, heads = batch * length, width // encoder.HEAD_DIM
     blocks = range(encoder.NUM_BLOCKS)
     scores = [tf.random.normal((batch * heads, length, length)) for _ in blocks]
-    normed = [tf.random.normal((tokens, width)) for _ in blocks for _ in range(2)]
+    layer_norm_inputs = [tf.random.normal((tokens, width)) for _ in blocks for _ in range(2)]
     hidden = [tf.random.normal((tokens, 4 * width)) for _ in blocks]
-    norms = [keras.layers.LayerNormalization(epsilon=1e-5) for _ in normed]
+    norms = [keras.layers.LayerNormalization(epsilon=1e-5) for _ in layer_norm_inputs]
     for norm in norms:
         norm.build((tokens, width))
     biases = [keras.Variable(np.zeros(4 * width, "float32")) for _ in blocks]
-    sources = scores + normed + hidden + biases + [w for norm in norms for w in norm.trainable_weights]
-    upstream = [tf.random.normal(x.shape) for x in scores + normed + hidden]  # the outputs' gradients
+    sources = scores + layer_norm_inputs + hidden + biases + [w for norm in norms for w in norm.trainable_weights]
+    upstream = [tf.random.normal(x.shape) for x in scores + layer_norm_inputs + hidden]  # the outputs' gradients
 
     @tf.function
     def run_all():
         with tf.GradientTape() as tape:
-            tape.watch(scores + normed + hidden)
+            tape.watch(scores + layer_norm_inputs + hidden)
             outputs = [tf.nn.softmax(s) for s in scores]
-            outputs += [norm(x) for norm, x in zip(norms, normed)]
+            outputs += [norm(x) for norm, x in zip(norms, layer_norm_inputs)]
             outputs += [tf.nn.relu(h + b) for h, b in zip(hidden, biases)]
         return tape.gradient(outputs, sources, output_gradients=upstream)  # every gradient, so none is pruned
 
