@@ -1,8 +1,19 @@
-"""Shared test setup: quiet logs, seeds, and the shared datasets."""
+"""Shared test setup: quiet logs, seeds, and the datasets.
+
+Tests never download a dataset. They read the offline mirror `KATTN_DATA`,
+which is set here to `../shared/data` beside the checkout when that folder
+exists and `KATTN_DATA` is not set (an empty `KATTN_DATA` means no mirror),
+or a copy already in the Keras cache; otherwise a test that needs the dataset
+skips, and fails under `CI=true`.
+"""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_MIRROR = os.path.join(os.path.dirname(_REPO_ROOT), "shared", "data")
+if "KATTN_DATA" not in os.environ and os.path.isdir(_MIRROR):
+    os.environ["KATTN_DATA"] = _MIRROR  # inherited by the tutorial kernels too
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -26,14 +37,38 @@ def _seed_and_policy():
     kattn.config.set_attention_implementation("auto")
 
 
+def _skip_or_fail(message):
+    if IN_CI:
+        pytest.fail(message + " (datasets are never optional in CI)")
+    pytest.skip(message)
+
+
+def dataset_missing_reason(name, file=None):
+    """Why dataset `name` (or its `file`) cannot be read offline; None when it can."""
+    if data_paths.is_available(name, file):
+        return None
+    mirror = data_paths.mirror_dir()
+    where = f"not in the mirror KATTN_DATA={mirror}" if mirror else (
+        f"KATTN_DATA is not set and {data_paths.cache_dir(name)} holds no download"
+    )
+    return f"dataset {name!r} is not on this machine ({where}); tests never download {data_paths.DATASETS[name].url}"
+
+
+def require_dataset(name, file=None):
+    """Skip unless dataset `name` (or its `file`) is in the mirror or the Keras
+    cache, so that its loader needs no network; fail in CI."""
+    reason = dataset_missing_reason(name, file)
+    if reason:
+        _skip_or_fail(reason)
+
+
 def require_shared_data(relative_path):
-    """Path to a file under ../shared/data; skip locally if absent, fail in CI."""
-    path = data_paths.shared_data_path(relative_path)
-    if not os.path.exists(path):
-        message = f"shared dataset {relative_path} not found at {path}"
-        if IN_CI:
-            pytest.fail(message + " (datasets are never optional in CI)")
-        pytest.skip(message)
+    """Path of a file of the offline mirror `KATTN_DATA` itself (for tests of
+    the mirror's own files); skip if absent, fail in CI."""
+    mirror = data_paths.mirror_dir()
+    path = os.path.join(mirror, relative_path) if mirror else None
+    if path is None or not os.path.exists(path):
+        _skip_or_fail(f"{relative_path} is not in an offline mirror (KATTN_DATA={mirror or 'unset'})")
     return path
 
 

@@ -5,6 +5,10 @@ Each notebook starts with `from tutorial_setup import FAST, pick, show`.
 - `KATTN_FAST=1` (set by the test suite) picks tiny sizes so every notebook
   runs top to bottom in seconds; without it the notebooks run at full size
   (a few minutes each on a 2-core CPU).
+- Datasets come from their public sources, downloaded once into the Keras
+  cache on first use, or from an offline mirror when `KATTN_DATA=DIR` is set
+  (the test suite sets it to `../shared/data` when that exists): see
+  `zoo/data_paths.py`.
 - `show(fig, name)` saves the figure as `<name>.png` under
   `KATTN_TUTORIAL_IMAGES` (default: `docs/images/` of this checkout, the
   pictures of `docs/gallery.md`) and displays it in the notebook.

@@ -75,9 +75,9 @@ def whole_word_tokenizer(texts, sequence_length):
 def pretraining_documents(data=None, quick=False):
     """`(train_documents, validation_documents, description)`."""
     if data is None:
-        train = read_documents(data_paths.resolve(None, f"{WIKITEXT}/train.txt"))
-        validation = read_documents(data_paths.resolve(None, f"{WIKITEXT}/valid.txt"))
-        description = "WikiText-2 (train / valid), ../shared/data/wikitext-2"
+        train = read_documents(data_paths.fetch(WIKITEXT, "train.txt"))
+        validation = read_documents(data_paths.fetch(WIKITEXT, "valid.txt"))
+        description = "WikiText-2 (train / valid)"
     else:
         documents = []
         for path in data.split(","):

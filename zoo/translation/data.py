@@ -44,8 +44,9 @@ def load_dates(seed=0, train_size=40_000, validation_size=2_000, test_size=2_000
 def load_anki(path=None):
     """`(english, other)` pairs from a Tatoeba/Anki file, `English<TAB>other`.
 
-    `path` defaults to the shared Spanish file `spa-eng/spa.txt`; a URL of
-    the same format is downloaded once. A third column (the Tatoeba
+    `path` defaults to the Spanish file `spa.txt` (2018-05-13 export), from
+    its public zip or the `KATTN_DATA` mirror (see `zoo.data_paths`); a URL
+    of the same format is downloaded once. A third column (the Tatoeba
     attribution in newer files) is ignored. A line with fewer than two
     fields, or an empty one, is a `ValueError` naming the line.
 
@@ -56,7 +57,7 @@ def load_anki(path=None):
     >>> load_anki(path)
     [('Hi.', 'Hola.'), ('Run!', '¡Corre!')]
     """
-    path = data_paths.resolve(path, "spa-eng/spa.txt")
+    path = data_paths.resolve(path, "spa-eng")
     pairs = []
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):

@@ -4,8 +4,12 @@ tweet-aware text normalisation.
 TweetEval (Barbieri et al., 2020) stores each split as two aligned files,
 `{split}_text.txt` (one tweet per line) and `{split}_labels.txt` (one integer
 per line), plus `mapping.txt` (`id<TAB>name`). Its sentiment *train* texts are
-not available here; `load_semeval_train` reads their source pool instead
-(SemEval-2017 task 4A, TweetEval val removed, no test overlap).
+not used (the offline mirror lacks them); `load_semeval_train` reads their
+source pool instead (SemEval-2017 task 4A, TweetEval val removed, no test
+overlap).
+
+By default the files come from their public sources (downloaded once and
+checked) or from the offline mirror `KATTN_DATA`: see `zoo.data_paths`.
 
 Example:
 
@@ -25,9 +29,8 @@ import unicodedata
 import numpy as np
 
 from zoo import data_paths
+from zoo.tweets import semeval
 
-TWEETEVAL_DIR = "tweeteval/datasets"
-SEMEVAL_TRAIN = "semeval2017-4a/train.tsv"
 TASKS = ("emotion", "hate", "irony", "offensive", "sentiment")
 SPLITS = ("train", "val", "test")
 
@@ -125,17 +128,20 @@ def _read_lines(path):
 
 def load_label_names(task, path=None):
     """The class names of a TweetEval task, in label-id order, from `mapping.txt`."""
-    root = _tweeteval_root(path)
     names = {}
-    for line in _read_lines(os.path.join(root, task, "mapping.txt")):
+    for line in _read_lines(_tweeteval_file(path, f"{task}/mapping.txt")):
         if line.strip():
             index, name = line.split("\t")
             names[int(index)] = name.strip()
     return [names[i] for i in range(len(names))]
 
 
-def _tweeteval_root(path):
-    return data_paths.resolve(path, TWEETEVAL_DIR)
+def _tweeteval_file(path, relative):
+    """`relative` (e.g. "sentiment/val_text.txt") in the TweetEval folder `path`,
+    or by default fetched (public source or `KATTN_DATA` mirror)."""
+    if path is None:
+        return data_paths.fetch("tweeteval", relative)
+    return os.path.join(data_paths.resolve(path), relative)
 
 
 def load_tweeteval(task, split, path=None):
@@ -144,7 +150,8 @@ def load_tweeteval(task, split, path=None):
     Args:
         task: one of "emotion", "hate", "irony", "offensive", "sentiment".
         split: "train", "val" or "test".
-        path: the TweetEval `datasets` folder; default the shared copy.
+        path: a TweetEval `datasets` folder; by default the public files
+            (or the `KATTN_DATA` mirror), see `zoo.data_paths`.
 
     Returns:
         `(texts, labels, label_names)`: a list of raw tweet strings, an int32
@@ -154,7 +161,7 @@ def load_tweeteval(task, split, path=None):
         ValueError: unknown task or split, a label outside `mapping.txt`, or
             text and label files of different lengths.
         FileNotFoundError: a missing file (sentiment train texts are not
-            available here: use `load_semeval_train`).
+            provided: use `load_semeval_train`).
 
     >>> from zoo.tweets import load_tweeteval
     >>> texts, labels, names = load_tweeteval("emotion", "test")
@@ -165,13 +172,14 @@ def load_tweeteval(task, split, path=None):
         raise ValueError(f"`task` must be one of {TASKS}; received {task!r}.")
     if split not in SPLITS:
         raise ValueError(f"`split` must be one of {SPLITS}; received {split!r}.")
-    root = _tweeteval_root(path)
-    text_path = os.path.join(root, task, f"{split}_text.txt")
-    labels_path = os.path.join(root, task, f"{split}_labels.txt")
+    hint = ""
+    if task == "sentiment" and split == "train":
+        hint = " TweetEval's sentiment train texts are not provided; use load_semeval_train()."
+        if path is None:
+            raise FileNotFoundError(f"no default file for TweetEval sentiment/train_text.txt.{hint}")
+    text_path = _tweeteval_file(path, f"{task}/{split}_text.txt")
+    labels_path = _tweeteval_file(path, f"{task}/{split}_labels.txt")
     if not os.path.exists(text_path):
-        hint = ""
-        if task == "sentiment" and split == "train":
-            hint = " TweetEval's sentiment train texts are not shipped; use load_semeval_train()."
         raise FileNotFoundError(f"data file not found: {text_path}.{hint}")
     texts = _read_lines(text_path)
     label_lines = [line for line in _read_lines(labels_path)]
@@ -202,6 +210,11 @@ def load_semeval_train(path=None, tweeteval_path=None):
     from, with TweetEval's val tweets removed and no test overlap; labels use
     TweetEval's `mapping.txt` (0 negative, 1 neutral, 2 positive).
 
+    `path` is the table, or a folder of the 11 raw SemEval files from which
+    `zoo.tweets.semeval` rebuilds it (needs TweetEval's sentiment val texts,
+    from `tweeteval_path`). By default: the public raw files, rebuilt and
+    checked against the table's sha256, or the `KATTN_DATA` mirror's table.
+
     Returns:
         `(texts, labels, label_names)` as `load_tweeteval`.
 
@@ -210,9 +223,14 @@ def load_semeval_train(path=None, tweeteval_path=None):
     >>> len(texts), names
     (47466, ['negative', 'neutral', 'positive'])
     """
-    path = data_paths.resolve(path, SEMEVAL_TRAIN)
+    path = data_paths.resolve(path, "semeval2017-4a")
+    if os.path.isdir(path):
+        val_texts = _read_lines(_tweeteval_file(tweeteval_path, "sentiment/val_text.txt"))
+        lines = [f"{label}\t{text}" for label, text in semeval.build_train_table(path, val_texts)]
+    else:
+        lines = _read_lines(path)
     texts, labels = [], []
-    for number, line in enumerate(_read_lines(path), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         fields = line.split("\t", 1)

@@ -5,15 +5,18 @@ uint8 arrays `(N, height, width, channels)` in 0..255 and labels as int32
 `(N,)`. The model rescales and normalises inside itself, so the same raw
 images go to `fit`, `evaluate` and a loaded preset's `predict`.
 
-Files read (the default is the copy under `../shared/data`):
+Files read (by default the public files `keras.datasets` uses, downloaded
+once and checked by sha256, or the offline mirror `KATTN_DATA`: see
+`zoo.data_paths`):
 
 - digits: the 1,797 8x8 images embedded in scikit-learn, split 80/20
   stratified with a seed;
-- MNIST / Fashion-MNIST: an `.npz` in the `keras.datasets` layout, or a
-  folder with the original gzip'd IDX files (`train-images-idx3-ubyte.gz`, ...);
-- CIFAR-10: the JPEG-bytes `.npz` of the shared data (decoded with Pillow,
-  stored class-sorted, so it is shuffled here), or the official
-  `cifar-10-python.tar.gz` (or its extracted `cifar-10-batches-py` folder).
+- MNIST / Fashion-MNIST: an `.npz` in the `keras.datasets` layout (public
+  MNIST, the mirror's both), or a folder with the original gzip'd IDX files
+  (`train-images-idx3-ubyte.gz`, ...: public Fashion-MNIST);
+- CIFAR-10: the official `cifar-10-python.tar.gz` (public, lossless; or its
+  extracted `cifar-10-batches-py` folder), or the mirror's JPEG-bytes `.npz`
+  (JPEG q75 copies, decoded with Pillow). Both are shuffled here with a seed.
 
 Example:
 
@@ -149,7 +152,7 @@ def load_mnist(path=None):
     >>> x_train.shape                                         # doctest: +SKIP
     (60000, 28, 28, 1)
     """
-    return _load_28x28(data_paths.resolve(path, "mnist/mnist.npz"))
+    return _load_28x28(data_paths.resolve(path, "mnist"))
 
 
 def load_fashion_mnist(path=None):
@@ -159,7 +162,7 @@ def load_fashion_mnist(path=None):
     >>> FASHION_MNIST_CLASS_NAMES[int(y_test[0])]                      # doctest: +SKIP
     'Ankle boot'
     """
-    return _load_28x28(data_paths.resolve(path, "fashion-mnist/fashion_mnist.npz"))
+    return _load_28x28(data_paths.resolve(path, "fashion-mnist"))
 
 
 # ----------------------------------------------------------------------------
@@ -218,15 +221,17 @@ def _cifar_from_folder(path):
 def load_cifar10(path=None, seed=0):
     """CIFAR-10 `(N, 32, 32, 3)` uint8, both splits shuffled with `seed`.
 
-    `path` may be the shared JPEG-bytes `.npz` (the default; lossy JPEG q75
-    copies stored sorted by class), the official `cifar-10-python.tar.gz`, or
-    its extracted `cifar-10-batches-py` folder.
+    `path` may be the official `cifar-10-python.tar.gz` (the default, from
+    its public URL), its extracted `cifar-10-batches-py` folder, or the
+    mirror's JPEG-bytes `.npz` (the default under `KATTN_DATA`: lossy JPEG q75
+    copies stored sorted by class, so pixels and order differ from the
+    official file; the same images up to JPEG loss).
 
     >>> (x_train, y_train), (x_test, y_test) = load_cifar10()  # doctest: +SKIP
     >>> x_train.shape, CIFAR10_CLASS_NAMES[int(y_train[0])]    # doctest: +SKIP
     ((50000, 32, 32, 3), 'frog')
     """
-    path = data_paths.resolve(path, "cifar10/cifar10_jpeg.npz")
+    path = data_paths.resolve(path, "cifar10")
     if os.path.isdir(path):
         (x_train, y_train), (x_test, y_test) = _cifar_from_folder(path)
     elif path.endswith((".tar.gz", ".tgz")):

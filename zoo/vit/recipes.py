@@ -43,13 +43,13 @@ SETTINGS = {
         patch_size=4, num_layers=4, num_heads=4, hidden_dim=64, mlp_dim=128, dropout=0.0,
         batch_size=128, epochs=50, learning_rate=2e-3, weight_decay=0.05, warmup_epochs=0.3,
         augment=dict(max_shift=2, flip=True), test_time=None,
-        description="Fashion-MNIST 28x28 (shared/data fashion-mnist/fashion_mnist.npz): 60,000 train / 10,000 test",
+        description="Fashion-MNIST 28x28 (keras.datasets' files or the KATTN_DATA mirror): 60,000 train / 10,000 test",
     ),
     "cifar10": dict(
         patch_size=4, num_layers=4, num_heads=4, hidden_dim=64, mlp_dim=128, dropout=0.0,
         batch_size=128, epochs=30, learning_rate=2e-3, weight_decay=0.05, warmup_epochs=0.3,
         augment=dict(flip=True), test_time=None,
-        description="CIFAR-10 32x32 (shared/data cifar10/cifar10_jpeg.npz, JPEG q75, shuffled seed 0): 50,000 train / 10,000 test",
+        description="CIFAR-10 32x32 (cifar-10-python.tar.gz, or the KATTN_DATA mirror's JPEG q75 copy; shuffled seed 0): 50,000 train / 10,000 test",
     ),
 }
 

@@ -3,13 +3,13 @@
 import numpy as np
 
 import zoo
-from tests.conftest import require_shared_data
+from tests.conftest import require_dataset
 from zoo import recipes, training
 
 
 def test_bert_classify_trains_saves_and_loads_a_preset(tmp_path):
-    require_shared_data("semeval2017-4a/train.tsv")
-    require_shared_data("tweeteval/datasets/sentiment/test_text.txt")
+    require_dataset("semeval2017-4a")
+    require_dataset("tweeteval")
     result = training.train(
         "bert-classify", recipes.Options(quick=True, epochs=1, jit=False),
         output=str(tmp_path / "preset"), workdir=str(tmp_path / "work"), verbose=0,
@@ -25,7 +25,7 @@ def test_bert_classify_trains_saves_and_loads_a_preset(tmp_path):
 
 
 def test_bert_pretrain_builds_data_that_the_model_fits(tmp_path):
-    require_shared_data("wikitext-2/train.txt")
+    require_dataset("wikitext-2")
     vocabulary = tmp_path / "vocab.txt"
     words = "the of and in to a was is for on as with by he at from".split()
     vocabulary.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from tests.conftest import require_shared_data
+from tests.conftest import require_dataset
 from zoo.translation import data, dates
 
 
@@ -68,8 +68,8 @@ def test_load_anki_missing_file_names_the_path(tmp_path):
 
 
 def test_split_pairs_is_the_anchors_split():
-    path = require_shared_data("spa-eng/spa.txt")
-    pairs = data.load_anki(path)
+    require_dataset("spa-eng")
+    pairs = data.load_anki()
     splits = data.split_pairs(pairs)
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (114_964, 2_000, 2_000)
     shuffled = list(pairs)

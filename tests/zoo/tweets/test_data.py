@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.conftest import require_shared_data
+from tests.conftest import require_dataset
 from zoo.tweets import data
 
 
@@ -71,7 +71,7 @@ def test_load_tweeteval_rejects_unknown_task_and_split(tmp_path):
 
 
 def test_real_tweeteval_sentiment_splits():
-    require_shared_data("tweeteval/datasets/sentiment/test_text.txt")
+    require_dataset("tweeteval")
     texts, labels, names = data.load_tweeteval("sentiment", "test")
     assert names == ["negative", "neutral", "positive"]
     assert len(texts) == len(labels) == 12284
@@ -81,7 +81,8 @@ def test_real_tweeteval_sentiment_splits():
 
 
 def test_load_semeval_train():
-    require_shared_data("semeval2017-4a/train.tsv")
+    require_dataset("semeval2017-4a")
+    require_dataset("tweeteval")
     texts, labels, names = data.load_semeval_train()
     assert len(texts) == 47466
     assert np.bincount(labels).tolist() == [7400, 21277, 18789]  # SOURCE.md
@@ -89,7 +90,7 @@ def test_load_semeval_train():
 
 
 def test_load_semeval_train_rejects_a_malformed_line(tmp_path):
-    require_shared_data("tweeteval/datasets/sentiment/mapping.txt")
+    require_dataset("tweeteval", "sentiment/mapping.txt")
     path = tmp_path / "train.tsv"
     path.write_text("2\tgood\nno label here\n")
     with pytest.raises(ValueError, match="line 2: expected `label<TAB>text`"):

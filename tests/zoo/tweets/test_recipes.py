@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.conftest import require_shared_data
+from tests.conftest import require_dataset
 from zoo import recipes, training
 
 
 def test_quick_sentiment_recipe_trains_evaluates_and_saves_a_preset(tmp_path):
-    require_shared_data("semeval2017-4a/train.tsv")
+    require_dataset("semeval2017-4a")
+    require_dataset("tweeteval")
     result = training.train(
         "tweets-sentiment", recipes.Options(quick=True, epochs=1),
         output=str(tmp_path / "preset"), workdir=str(tmp_path / "work"), verbose=0,
