@@ -1,14 +1,17 @@
 """Image loaders (digits, IDX, keras.datasets .npz, CIFAR-10 files), pipeline, augmentation."""
 
 import gzip
+import hashlib
 import io
 import pickle
+import shutil
 import tarfile
 
 import numpy as np
 import pytest
 
 from tests.conftest import require_shared_data, to_numpy
+from zoo import data_paths
 from zoo.vit import augment, data
 
 
@@ -16,7 +19,7 @@ def write_idx(path, array):
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
         int(n).to_bytes(4, "big") for n in array.shape
     )
-    with gzip.open(path, "wb") as f:
+    with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header + array.astype("uint8").tobytes())
 
 
@@ -65,6 +68,62 @@ def test_shared_mnist_npz_agrees_with_the_original_idx_files():
     folder = path.rsplit("/", 1)[0]
     np.testing.assert_array_equal(x_test[..., 0], data.read_idx(f"{folder}/t10k-images-idx3-ubyte.gz"))
     np.testing.assert_array_equal(y_train, data.read_idx(f"{folder}/train-labels-idx1-ubyte.gz"))
+
+
+def test_fashion_mnist_public_idx_files_give_the_mirror_arrays(tmp_path):
+    # The public source is keras.datasets' 4 IDX files, the mirror one npz:
+    # IDX files made from the mirror's pixels, beside the mirror's copies of
+    # the public label files, load to the same arrays.
+    npz = require_shared_data("fashion-mnist/fashion_mnist.npz")
+    public = data_paths.DATASETS["fashion-mnist"].files
+    for name in ("train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        copy = shutil.copy(require_shared_data(f"fashion-mnist/{name}"), tmp_path / name)
+        assert hashlib.sha256(open(copy, "rb").read()).hexdigest() == public[name]
+    with np.load(npz) as arrays:
+        write_idx(tmp_path / "train-images-idx3-ubyte.gz", arrays["x_train"])
+        write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", arrays["x_test"])
+    from_public = data.load_fashion_mnist(str(tmp_path))
+    from_mirror = data.load_fashion_mnist(npz)
+    for got, expected in zip(from_public, from_mirror):
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    assert from_public[0][0].shape == (60000, 28, 28, 1)
+
+
+def test_cifar10_public_tarball_and_mirror_npz_give_the_same_arrays(tmp_path):
+    # The public source holds the original pixels as python batches, the
+    # mirror JPEG copies: given the same pixels (250 train / 50 test images of
+    # the mirror, decoded), both readers give the same shuffled arrays.
+    with np.load(require_shared_data("cifar10/cifar10_jpeg.npz")) as mirror:
+        subset = {}
+        for split, step in (("train", 200), ("test", 200)):
+            offsets, blobs = mirror[f"{split}_offsets"], mirror[f"{split}_jpeg"]
+            chosen = [blobs[offsets[i]:offsets[i + 1]] for i in range(0, len(offsets) - 1, step)]
+            subset[f"{split}_jpeg"] = np.concatenate(chosen)
+            subset[f"{split}_offsets"] = np.concatenate([[0], np.cumsum([len(b) for b in chosen])])
+            subset[f"y_{split}"] = mirror[f"y_{split}"][::step]
+    np.savez(tmp_path / "subset.npz", **subset)
+    (x_train, y_train), (x_test, y_test) = data._cifar_from_jpeg_npz(str(tmp_path / "subset.npz"))
+    assert len(set(y_train.tolist())) == 10 and x_train.shape == (250, 32, 32, 3)
+
+    def batch(x, y):  # the python version's layout: channel-first rows
+        return pickle.dumps({b"data": x.transpose(0, 3, 1, 2).reshape(len(x), -1), b"labels": y.tolist()})
+
+    members = {f"data_batch_{i + 1}": batch(x_train[50 * i: 50 * (i + 1)], y_train[50 * i: 50 * (i + 1)])
+               for i in range(5)}
+    members["test_batch"] = batch(x_test, y_test)
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as archive:
+        for name, content in members.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+
+    from_public = data.load_cifar10(str(tmp_path / "cifar-10-python.tar.gz"), seed=3)
+    from_mirror = data.load_cifar10(str(tmp_path / "subset.npz"), seed=3)
+    for got, expected in zip(from_public, from_mirror):
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+        assert got[1].dtype == np.int32
 
 
 def cifar_batch(rng, count):
