@@ -6,7 +6,7 @@ from tests import docstring_examples
 from tests.conftest import require_dataset
 
 MODULES = ["zoo.tweets", "zoo.tweets.data", "zoo.tweets.tokenizer", "zoo.tweets.model", "zoo.tweets.batching",
-           "zoo.tweets.metrics", "zoo.tweets.recipes", "zoo.tweets.adaptation"]
+           "zoo.tweets.metrics", "zoo.tweets.recipes", "zoo.tweets.adaptation", "zoo.tweets.semeval"]
 
 
 @pytest.mark.parametrize("module_name, test_name", docstring_examples.cases(MODULES))
