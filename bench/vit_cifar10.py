@@ -2,7 +2,8 @@
 
     python -m bench vit_cifar10
 
-CIFAR-10 from the shared JPEG copy (quality 75), shuffled. The published
+CIFAR-10 shuffled: the official python batches, or under `KATTN_DATA` the
+mirror's JPEG copy (quality 75; the committed figures used it). The published
 figure (keras.io ViT, 78 % after 100 epochs) took a GPU; here the budget
 buys a few epochs (see `bench/vit.py`).
 """
