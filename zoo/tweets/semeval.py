@@ -65,7 +65,7 @@ def _match_key(text):
 
 
 def _first_of_each(rows, key):
-    """Rows whose key occurs once, or first copies of keys whose rows all agree on the label."""
+    """The first row of each key, leaving out every key whose rows disagree on the label."""
     labels = {}
     for row in rows:
         labels.setdefault(key(row), set()).add(row[1])
