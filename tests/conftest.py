@@ -51,7 +51,7 @@ def dataset_missing_reason(name, file=None):
     where = f"not in the mirror KATTN_DATA={mirror}" if mirror else (
         f"KATTN_DATA is not set and {data_paths.cache_dir(name)} holds no download"
     )
-    return f"dataset {name!r} is not on this machine ({where}); tests never download {data_paths.DATASETS[name].url}"
+    return f"dataset {name!r} is not on this machine ({where}); tests never download {data_paths.origin(name)}"
 
 
 def require_dataset(name, file=None):

@@ -226,6 +226,14 @@ def fetch(name, file=None):
     return folder
 
 
+def origin(name):
+    """The public URL of dataset `name`: its file, its archive, or the folder of its files."""
+    dataset = DATASETS[name]
+    if dataset.url.endswith(".zip") or len(dataset.files) > 1:
+        return dataset.url
+    return dataset.url + next(iter(dataset.files))
+
+
 def _origin(name, file):
     url = DATASETS[name].url
     return url if url.endswith(".zip") else url + file
