@@ -44,7 +44,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["kattn", "kattn.*", "zoo", "zoo.*"]),
     include_package_data=True,
-    package_data={"zoo": ["presets/*/*", "presets/*/assets/*"]},
+    package_data={"zoo": ["presets/*/*", "presets/*/assets/*"], "kattn": ["*.html"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     license="Apache-2.0",
