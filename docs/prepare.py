@@ -16,9 +16,10 @@ then fails only in CI (`CI=true`), where every dataset must be there.
 """
 
 import argparse
+import concurrent.futures
 import glob
-import importlib.util
 import os
+import subprocess
 import sys
 import time
 
@@ -46,20 +47,20 @@ def _write(relative_path, text):
     return path
 
 
-def render_tutorials(fast=True):
-    """Render the tutorials not rendered yet; returns the names that failed."""
-    spec = importlib.util.spec_from_file_location(
-        "render", os.path.join(REPO_ROOT, "tutorials", "render.py")
-    )
-    render = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(render)
-    failed = []
-    for path in render.notebook_paths():
-        if render.is_rendered(path):
-            print(f"{os.path.basename(path)}: already rendered, kept")
-        elif render.render(path, fast=fast):
-            failed.append(os.path.basename(path))
-    return failed
+def render_tutorials(workers=2):
+    """Render (fast mode) the tutorials not rendered yet, two at a time, each
+    in its own `tutorials/render.py` process: a fast-mode notebook spends much
+    of its time starting a kernel and importing, one core's work. Returns the
+    names of the notebooks that failed."""
+    render = os.path.join(REPO_ROOT, "tutorials", "render.py")
+    names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO_ROOT, "tutorials", "[0-9][0-9]_*.ipynb")))
+
+    def run(name):
+        done = subprocess.run([sys.executable, render, "--fast", "--missing", name[:2]])
+        return name if done.returncode else None
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return [name for name in pool.map(run, names) if name]
 
 
 def write_viewer_pages():
@@ -117,11 +118,14 @@ def main(argv=None):
                         help="leave build/docs/tutorials as it is")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    copy_benchmarks()
-    write_preset_cards()
-    write_cli_page()
-    write_viewer_pages()
-    failed = [] if args.skip_tutorials else render_tutorials()
+    with concurrent.futures.ThreadPoolExecutor(1) as background:
+        # The tutorials render in their own processes while this one writes the rest.
+        tutorials = None if args.skip_tutorials else background.submit(render_tutorials)
+        copy_benchmarks()
+        write_preset_cards()
+        write_cli_page()
+        write_viewer_pages()
+        failed = tutorials.result() if tutorials else []
     print(f"docs/prepare.py: {time.perf_counter() - start:.0f} s")
     if failed:
         print(f"WARNING: tutorials that stopped with an error (their pages say so): "

@@ -52,21 +52,23 @@ def notebook_paths(prefixes=()):
     return paths
 
 
-def execute(path, timeout=1800, notebook=None):
+def execute(path, timeout=1800, notebook=None, env=None):
     """Run the notebook at `path` in a fresh kernel; return it with outputs.
 
     Raises `nbclient.exceptions.CellExecutionError` at the first failing cell
     (`notebook`, if given, is the node that runs: it keeps the outputs so far).
+    `env`: the kernel's environment variables (default: this process's).
     """
     notebook = notebook or nbformat.read(path, as_version=4)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = dict(os.environ if env is None else env)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     client = NotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": TUTORIALS_DIR}},
     )
-    client.execute()
+    client.execute(env=env)
     return notebook
 
 
@@ -146,23 +148,15 @@ def render(path, fast):
     os.makedirs(PAGES_DIR, exist_ok=True)
     start = time.perf_counter()
     notebook = nbformat.read(path, as_version=4)
-    saved = {key: os.environ.get(key) for key in ("KATTN_FAST", "KATTN_TUTORIAL_IMAGES")}
+    env = {key: value for key, value in os.environ.items() if key != "KATTN_FAST"}
     with tempfile.TemporaryDirectory() as images:
         if fast:  # tiny sizes; pictures to a temporary folder, not docs/images/
-            os.environ.update(KATTN_FAST="1", KATTN_TUTORIAL_IMAGES=images)
-        else:
-            os.environ.pop("KATTN_FAST", None)
+            env.update(KATTN_FAST="1", KATTN_TUTORIAL_IMAGES=images)
         error = None
         try:
-            execute(path, notebook=notebook)
+            execute(path, notebook=notebook, env=env)
         except CellExecutionError as failure:
             error = str(failure)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     drop_tensorflow_log_lines(notebook)
     files_dir = name + "_files"
     body, resources = MarkdownExporter().from_notebook_node(

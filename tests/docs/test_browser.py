@@ -28,7 +28,7 @@ SCREENSHOTS = os.environ.get("KATTN_SCREENSHOTS", os.path.join(REPO_ROOT, "build
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1200,900",
+    "--window-size=1400,900",
 ]
 
 
