@@ -40,15 +40,18 @@ def _first(per_layer):
     return [_numpy(scores)[0] for scores in per_layer]
 
 
-def _transformer_page(model, text):
-    from zoo.translation import tokenizers
+def _token_strings(tokenizer, ids):
+    """The strings of one row of translator ids, padding left out."""
+    return [tokenizer.vocabulary[i] for i in ids if i != 0]
 
+
+def _transformer_page(model, text):
     translation = model.translate([text])[0]
     source_ids = model.encode_source([text])  # (1, S)
     target_ids = model.target_tokenizer.encode([translation], model.target_length, start=True)
     scores = model.attention_scores({"source": source_ids, "target": target_ids})
-    source = [model.source_tokenizer.vocabulary[i] for i in source_ids[0] if i != tokenizers.PAD_ID]
-    target = [model.target_tokenizer.vocabulary[i] for i in target_ids[0] if i != tokenizers.PAD_ID]
+    source = _token_strings(model.source_tokenizer, source_ids[0])
+    target = _token_strings(model.target_tokenizer, target_ids[0])  # "[START]", then the output
     s, t = len(source), len(target)
     return viz.attention_view(
         {
@@ -68,8 +71,8 @@ def _transformer_page(model, text):
 
 def _rnn_page(model, text):
     (translation,), (alignment,) = model.translate([text], return_attention=True)
-    source = model.source_tokenizer.tokens(model.encode_source([text])[0])
-    target = model.target_tokenizer.tokens(model.target_tokenizer.encode([translation], model.target_length)[0])
+    source = _token_strings(model.source_tokenizer, model.encode_source([text])[0])
+    target = _token_strings(model.target_tokenizer, model.target_tokenizer.encode([translation], model.target_length)[0])
     return viz.attention_view(
         {"additive attention": [alignment[None]]},  # (1 head, outputs, sources)
         query_tokens=target[: len(alignment)],
@@ -79,7 +82,7 @@ def _rnn_page(model, text):
 
 
 def _tweets_page(model, text):
-    token_ids = model._token_ids([text])  # (1, T)
+    token_ids = model.tokenizer([text])  # (1, T)
     tokens = model.tokenizer.tokens([text])[0]
     n = len(tokens)
     if n == 0:
