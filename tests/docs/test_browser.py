@@ -104,6 +104,9 @@ def test_site_pages_load_with_their_pictures(server, browser, page, min_images):
     broken = [src for src, width in images if width == 0]
     assert not broken, f"pictures that did not load on {page}: {broken}"
     assert browser.find_elements("css selector", "article h1"), "no page title"
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(r => r.name)")
+    assert all(url.startswith(server) for url in fetched), f"network requests: {fetched}"
     if page.startswith("api/"):  # the docstring examples, highlighted
         assert len(browser.find_elements("css selector", "span.gp")) >= 20
     browser.save_screenshot(os.path.join(SCREENSHOTS, page.replace("/", "_") + ".png"))
