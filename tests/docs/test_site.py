@@ -1,5 +1,6 @@
 """The built site has every page the gallery and the README link to, and the API examples."""
 
+import json
 import os
 import re
 from html.parser import HTMLParser
@@ -65,7 +66,10 @@ def test_tutorial_pages_show_their_pictures_and_say_how_they_were_made(site_dir)
         for src in pictures:
             assert os.path.isfile(os.path.normpath(os.path.join(os.path.dirname(path), src))), (page, src)
         # A fast render or a failed run is said on the page itself.
-        assert ("Rendered in fast mode" in html) or ("KATTN_FAST" not in html), page
+        with open(os.path.join(REPO_ROOT, "build", "docs", "tutorials", page[:-5] + ".json")) as f:
+            note = json.load(f)
+        assert ("Rendered in fast mode" in html) == (note["mode"] == "fast"), page
+        assert ("stopped with an error" in html) == bool(note["error"]), page
 
 
 def test_api_pages_show_the_docstring_examples_as_code(site_dir):
