@@ -161,3 +161,21 @@ def test_viewer_page_in_the_site_embeds_the_presets(server, browser):
     browser.switch_to.default_content()
     assert width > 0
     browser.save_screenshot(os.path.join(SCREENSHOTS, "viewer.png"))
+
+
+def test_notebook_form_draws_inside_its_iframe(browser, tmp_path):
+    """`_repr_html_` (what a notebook shows) is a working page, even opened from a file."""
+    import numpy as np
+
+    from kattn import viz
+
+    weights = np.array([[[0.9, 0.1], [0.3, 0.7]], [[0.5, 0.5], [0.0, 1.0]]])  # (heads, Tq, Tk)
+    cell = viz.attention_view(weights, ["le", "chat"], ["the", "cat"])._repr_html_()
+    path = tmp_path / "notebook_output.html"
+    path.write_text(f"<html><body><p>a notebook cell's output:</p>{cell}{cell}</body></html>")
+    browser.get(path.as_uri())
+    frames = browser.find_elements("css selector", "iframe")
+    assert len(frames) == 2  # two views side by side do not clash
+    browser.switch_to.frame(frames[1])
+    assert sorted(_drawn_weights(browser)) == [0.1, 0.3, 0.7, 0.9]
+    browser.switch_to.default_content()
