@@ -1,7 +1,7 @@
 # The commands a contributor needs. CI runs `make test` (see .ci/run).
 PYTEST = python -m pytest -q -n 2 --durations=15
 
-.PHONY: test test-tf test-jax tutorials bench
+.PHONY: test test-tf test-jax tutorials docs bench
 
 # Whole suite on TensorFlow, then the layer tests again on JAX.
 test: test-tf test-jax
@@ -12,9 +12,16 @@ test-tf:
 test-jax:
 	KERAS_BACKEND=jax $(PYTEST) tests/kattn
 
-# Execute every tutorial and render it with its outputs to docs/tutorials/*.html
+# Execute every tutorial at full size and render it with its outputs for the site
+# (build/docs/tutorials/); its pictures go to docs/images/.
 tutorials:
 	python tutorials/render.py
+
+# The documentation site in site/ (open site/index.html): generated pages, then a
+# strict build. Tutorials not rendered by `make tutorials` run in fast mode.
+docs:
+	python docs/prepare.py
+	NO_MKDOCS_2_WARNING=1 python -m mkdocs build --strict
 
 # Every benchmark; rewrites BENCHMARKS.md. Takes hours on a 2-core CPU.
 bench:

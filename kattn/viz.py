@@ -1,13 +1,15 @@
 """Pictures of attention: heatmaps, positional encodings, token highlights.
 
-Four tools, the ones the lectures draw on the board:
+Five tools, the ones the lectures draw on the board:
 
 - `plot_attention`: the alignment heatmap, rows = outputs (queries),
   columns = inputs (keys);
 - `plot_positional_encoding`: the sinusoid picture of Vaswani et al.;
 - `highlight_tokens`: an HTML string that shades each token by its weight;
 - `attention_rollout`: how much each output token draws on each input token
-  through a whole stack of layers (Abnar & Zuidema, 2020).
+  through a whole stack of layers (Abnar & Zuidema, 2020);
+- `attention_view`: an interactive page, every layer and head of a model,
+  lines from each query token to the keys it attends to (no matplotlib).
 
 The plots need matplotlib (`pip install kattn[viz]`); it is imported only when
 a plot is drawn. They return a `matplotlib.figure.Figure` made without pyplot,
@@ -27,6 +29,8 @@ True
 """
 
 import html
+import json
+import os
 
 import keras
 import numpy as np
@@ -237,3 +241,192 @@ def attention_rollout(scores_per_layer):
         mixed = mixed / mixed.sum(axis=-1, keepdims=True)
         rollout = mixed if rollout is None else mixed @ rollout  # (B, T, T)
     return rollout
+
+
+# ----------------------------------------------------------------------------
+# attention_view: the interactive head view
+# ----------------------------------------------------------------------------
+
+_VIEW_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "attention_view.html")
+
+
+class AttentionView:
+    """An interactive attention page, made by `attention_view`.
+
+    - In a notebook, leave it as the last expression of a cell: it shows
+      itself (`_repr_html_`, an `<iframe>` holding the page).
+    - `view.save("attention.html")` writes the page; it opens from the file
+      in any browser, with no network.
+    - `view.html` is the page as a string; `view.data` the numbers it shows.
+    """
+
+    def __init__(self, data):
+        self.data = data
+
+    @property
+    def html(self):
+        """The whole page: one HTML document with its CSS, JS and numbers inline."""
+        with open(_VIEW_TEMPLATE, encoding="utf-8") as f:
+            template = f.read()
+        # `<` escaped so that no token can close the <script> holding the data.
+        numbers = json.dumps(self.data, separators=(",", ":")).replace("<", "\\u003c")
+        return template.replace("__TITLE__", html.escape(self.data["title"])).replace(
+            "__DATA__", numbers
+        )
+
+    def save(self, path):
+        """Write the page to `path` (e.g. "attention.html"); returns `path`."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.html)
+        return path
+
+    def _repr_html_(self):
+        rows = max(
+            max(len(kind["query_tokens"]), len(kind["key_tokens"]))
+            for kind in self.data["kinds"]
+        )
+        height = max(360 if self.data["image"] else 0, 140 + 20 * rows)
+        return (
+            f'<iframe srcdoc="{html.escape(self.html)}" style="width: 100%; '
+            f'height: {height}px; border: none"></iframe>'
+        )
+
+
+def _one_layer(scores, name):
+    """One layer's weights as a `(heads, Tq, Tk)` float64 array."""
+    scores = _to_numpy(scores).astype("float64")
+    if scores.ndim == 4:
+        if scores.shape[0] != 1:
+            raise ValueError(
+                f"`{name}` must hold one example, shape (1, heads, queries, keys); "
+                f"received shape {scores.shape}: pick one, e.g. scores[i:i + 1]."
+            )
+        scores = scores[0]
+    if scores.ndim == 2:
+        scores = scores[None]  # one head
+    if scores.ndim != 3:
+        raise ValueError(
+            f"`{name}` must have shape (queries, keys), (heads, queries, keys) or "
+            f"(1, heads, queries, keys); received shape {scores.shape}."
+        )
+    return scores
+
+
+def _per_kind(value, kind, default):
+    if isinstance(value, dict):
+        return value.get(kind, default)
+    return default if value is None else value
+
+
+def attention_view(scores, query_tokens, key_tokens=None, title="Attention", image=None,
+                   layer_names=None):
+    """An interactive page of attention weights: every layer, every head.
+
+    The head view of the lectures: query tokens on the left, key tokens on
+    the right, one line per (query, key) pair, as dark as its weight. Menus
+    choose the layer and the head (or the mean of the heads); hovering a
+    token keeps only its lines and prints its weights. With `image` (a ViT),
+    the picture beside it shows the chosen query token's attention over the
+    image patches. The page is self-contained: no network, no matplotlib.
+
+    Args:
+        scores: one model's attention for one example. Either one layer,
+            shaped `(queries, keys)`, `(heads, queries, keys)` or
+            `(1, heads, queries, keys)` (what `return_attention_scores=True`
+            gives for a batch of one); or a list of such layers, first layer
+            first; or a dict of such lists, one entry per kind of attention,
+            e.g. `{"encoder self-attention": [...], "cross-attention": [...]}`
+            (a menu then picks the kind).
+        query_tokens: the `queries` labels, strings; with a dict of `scores`,
+            one list for every kind or a dict giving each kind its own.
+        key_tokens: the `keys` labels (default: `query_tokens`, i.e.
+            self-attention); a list or a dict as for `query_tokens`.
+        title: the page's heading.
+        image: for a vision transformer, the input image `(height, width)` or
+            `(height, width, channels)` with values 0..255 (or 0..1); its
+            patches must be the last `rows * cols` key tokens, row by row.
+            Give it as `(image, (rows, cols))`.
+        layer_names: labels of the layers in the menu (default 1, 2, ...).
+
+    Returns:
+        An `AttentionView`: shows itself in a notebook; `.save(path)` writes
+        the page; `.html` is the page as a string.
+
+    >>> import numpy as np
+    >>> from kattn.viz import attention_view
+    >>> weights = np.array([[[0.9, 0.1], [0.3, 0.7]]])     # (heads, queries, keys)
+    >>> view = attention_view(weights, ["le", "chat"], ["the", "cat"])
+    >>> view.data["kinds"][0]["layers"][0][0][1]          # layer 1, head 1, query "chat"
+    [0.3, 0.7]
+    >>> import os, tempfile
+    >>> path = view.save(os.path.join(tempfile.mkdtemp(), "attention.html"))
+    >>> os.path.getsize(path) > 1000                      # open it in a browser
+    True
+    """
+    kinds = scores if isinstance(scores, dict) else {"attention": scores}
+    if not kinds:
+        raise ValueError("`scores` must hold at least one kind of attention; received an empty dict.")
+    data = {"title": str(title), "kinds": [], "image": None}
+    for kind, layers in kinds.items():
+        if not isinstance(layers, (list, tuple)):
+            layers = [layers]
+        if not layers:
+            raise ValueError(f"`scores` ({kind}) must hold at least one layer; received an empty list.")
+        queries = _per_kind(query_tokens, kind, None)
+        if queries is None:
+            raise ValueError(f"`query_tokens` must give the tokens of {kind!r}; received none.")
+        keys = _per_kind(key_tokens, kind, queries)
+        queries, keys = [str(t) for t in queries], [str(t) for t in keys]
+        matrices = []
+        for index, layer in enumerate(layers):
+            name = f"scores[{kind!r}][{index}]" if isinstance(scores, dict) else "scores"
+            layer = _one_layer(layer, name)  # (H, Tq, Tk)
+            if layer.shape[1:] != (len(queries), len(keys)):
+                raise ValueError(
+                    f"`{name}` has {layer.shape[1]} queries and {layer.shape[2]} keys, but "
+                    f"{len(queries)} query tokens and {len(keys)} key tokens were given."
+                )
+            matrices.append(np.round(layer, 7).tolist())
+        data["kinds"].append({
+            "name": str(kind),
+            "query_tokens": queries,
+            "key_tokens": keys,
+            "layers": matrices,
+            "layer_names": [str(n) for n in layer_names] if layer_names else None,
+        })
+    if image is not None:
+        data["image"] = _image_data(image, data["kinds"])
+    return AttentionView(data)
+
+
+def _image_data(image, kinds):
+    if not (isinstance(image, (tuple, list)) and len(image) == 2):
+        raise ValueError(
+            "`image` must be a pair (image, (rows, cols)): the picture and its patch grid; "
+            f"received {type(image).__name__}."
+        )
+    pixels, (rows, cols) = image
+    pixels = _to_numpy(pixels).astype("float64")
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 3):
+        raise ValueError(
+            "`image` must have shape (height, width) or (height, width, 1 or 3); "
+            f"received shape {pixels.shape}."
+        )
+    for kind in kinds:
+        if len(kind["key_tokens"]) < rows * cols:
+            raise ValueError(
+                f"`image` has {rows} x {cols} patches but {kind['name']!r} has only "
+                f"{len(kind['key_tokens'])} key tokens."
+            )
+    if pixels.max() <= 1.0:
+        pixels = pixels * 255.0
+    height, width, channels = pixels.shape
+    return {
+        "height": height,
+        "width": width,
+        "channels": channels,
+        "pixels": np.clip(np.round(pixels), 0, 255).astype(int).reshape(-1).tolist(),
+        "grid": [int(rows), int(cols)],
+    }

@@ -6,6 +6,7 @@
     python -m zoo evaluate runs/classifier              # a preset folder or shipped name
     python -m zoo classify runs/classifier "the red cat saw a blue dog"
     python -m zoo translate PRESET "3rd of March 2021"
+    python -m zoo explain dates-transformer "3rd of March 2021"   # an attention page
     python -m zoo demo                                  # a small model learns, in a minute
 
 A mistake on the command line (unknown model, missing data file, broken
@@ -68,6 +69,13 @@ def build_parser():
         command = commands.add_parser(name, help=f"{verb} texts with a preset")
         command.add_argument("preset", help="a shipped preset name or a preset folder")
         command.add_argument("texts", nargs="+", metavar="TEXT")
+
+    explain = commands.add_parser(
+        "explain", help="write an interactive page of a preset's attention on one input"
+    )
+    explain.add_argument("preset", help="a shipped preset name or a preset folder")
+    explain.add_argument("input", help="a text; for a ViT a digits test index or an image file")
+    explain.add_argument("--output", help="the page to write; default runs/explain/PRESET.html")
 
     commands.add_parser("demo", help="train a small attention model and show what it learned")
     return parser
@@ -172,6 +180,17 @@ def _apply(method):
     return command
 
 
+def _explain(args, argv):
+    import zoo
+    from zoo import explain
+
+    page = explain.attention_page(zoo.load(args.preset), args.input)
+    name = os.path.basename(os.path.normpath(args.preset))
+    output = args.output or os.path.join("runs", "explain", name + ".html")
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    print(page.save(output))
+
+
 def _demo(args, argv):
     from zoo import demo
 
@@ -184,5 +203,6 @@ COMMANDS = {
     "evaluate": _evaluate,
     "translate": _apply("translate"),
     "classify": _apply("classify"),
+    "explain": _explain,
     "demo": _demo,
 }

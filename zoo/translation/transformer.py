@@ -140,6 +140,33 @@ class TransformerTranslator(Translator):
             )  # (B, T, D)
         return self.logits(x)
 
+    def attention_scores(self, inputs):
+        """Every block's attention weights in one teacher-forced pass.
+
+        `inputs` as in `call`. Returns `{"encoder": [...], "decoder": [...],
+        "cross": [...]}`, one array per block, first block first: encoder
+        self-attention `(B, H, S, S)`, decoder causal self-attention
+        `(B, H, T, T)`, cross-attention `(B, H, T, S)`. `python -m zoo explain`
+        draws them with `kattn.viz.attention_view`.
+        """
+        source_ids, target_ids = inputs["source"], inputs["target"]
+        source_mask = ops.not_equal(source_ids, 0)  # (B, S)
+        scores = {"encoder": [], "decoder": [], "cross": []}
+        x = self.source_embedding(source_ids)
+        for block in self.encoder_blocks:
+            x, block_scores = block(x, padding_mask=source_mask, return_attention_scores=True)
+            scores["encoder"].append(block_scores)  # (B, H, S, S)
+        memory = ops.cast(self.final_norms[0](x), self.compute_dtype) if self.norm_first else x
+        x = self.target_embedding(target_ids)
+        for block in self.decoder_blocks:
+            x, block_scores = block(
+                x, memory, decoder_padding_mask=ops.not_equal(target_ids, 0),
+                encoder_padding_mask=source_mask, return_attention_scores=True,
+            )
+            scores["decoder"].append(block_scores["self"])  # (B, H, T, T)
+            scores["cross"].append(block_scores["cross"])  # (B, H, T, S)
+        return scores
+
     # -- decoding ---------------------------------------------------------
 
     def start_decoding(self, source_ids, use_cache=True):

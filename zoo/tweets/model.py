@@ -179,6 +179,22 @@ class AttentionPoolingClassifier(keras.Model):
             return probabilities, weights
         return probabilities
 
+    def attention_scores(self, token_ids):
+        """Every attention weight of one pass: `{"encoder": [(B, H, T, T) per
+        block], "pooling": (B, T)}` (mean pooling: uniform over the tokens)."""
+        mask = ops.not_equal(token_ids, 0)  # (B, T)
+        x = self.embedding(token_ids)  # (B, T, D)
+        encoder_scores = []
+        for block in self.encoder_blocks:
+            x, block_scores = block(x, padding_mask=mask, return_attention_scores=True)
+            encoder_scores.append(block_scores)  # (B, H, T, T)
+        if self.pooling == "attention":
+            _, weights = self.pool(x, mask=mask, return_attention_scores=True)  # (B, T)
+        else:
+            real = ops.cast(mask, "float32")
+            weights = real / ops.maximum(ops.sum(real, axis=1, keepdims=True), 1.0)
+        return {"encoder": encoder_scores, "pooling": weights}
+
     def _drop_tokens(self, token_ids):
         """Each token becomes padding (id 0) with probability `token_dropout`."""
         draws = keras.random.uniform(ops.shape(token_ids), seed=self.token_dropout_seed)  # (B, T)
