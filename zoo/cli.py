@@ -9,7 +9,11 @@
     python -m zoo demo                                  # a small model learns, in a minute
 
 A mistake on the command line (unknown model, missing data file, broken
-preset) prints one line `zoo: error: ...` on stderr and exits with code 2.
+preset, a text the model cannot read) prints one line `zoo: error: ...` on
+stderr and exits with code 2; a warning about the input (a text cut at the
+model's length, characters it never saw) prints one line `zoo: warning: ...`.
+`--help` and usage mistakes answer before TensorFlow is imported; commands
+start it through `zoo.quiet_start` (no C++ start-up log lines).
 
 >>> from zoo import cli
 >>> cli.main(["train", "no-such-model"])
@@ -20,6 +24,7 @@ import argparse
 import os
 import shlex
 import sys
+import warnings
 
 EXIT_USAGE = 2
 
@@ -69,7 +74,9 @@ def build_parser():
         command.add_argument("preset", help="a shipped preset name or a preset folder")
         command.add_argument("texts", nargs="+", metavar="TEXT")
 
-    commands.add_parser("demo", help="train a small attention model and show what it learned")
+    demo = commands.add_parser("demo", help="train a small attention model and show what it learned")
+    demo.add_argument("--quick", action="store_true",
+                      help="a few seconds of training: the same steps, to check that everything runs")
     return parser
 
 
@@ -78,7 +85,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, argv) or 0
+        from zoo import quiet_start  # only now: --help and usage mistakes need no TensorFlow
+
+        quiet_start.start()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return COMMANDS[args.command](args, argv) or 0
     except UsageError as error:
         return _fail(error)
     except (ValueError, FileNotFoundError) as error:  # includes zoo.PresetError
@@ -93,6 +105,16 @@ def _fail(error):
     message = " ".join(str(error).split())  # one line
     print(f"zoo: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings about the user's input: one line `zoo: warning: ...`."""
+    from zoo.text_inputs import InputWarning
+
+    if issubclass(category, InputWarning):
+        print("zoo: warning: " + " ".join(str(message).split()), file=sys.stderr)
+    else:  # other libraries' warnings, as Python shows them
+        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
 
 
 def _check_data_path(path):
@@ -175,7 +197,7 @@ def _apply(method):
 def _demo(args, argv):
     from zoo import demo
 
-    demo.main()
+    demo.main(quick=args.quick)
 
 
 COMMANDS = {

@@ -17,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from zoo.compiled_updates import compile_updates
+from zoo import text_inputs
 from zoo.translation import decoding, tokenizers
 
 TOKENIZERS = {
@@ -115,7 +116,11 @@ class Translator(keras.Model):
         """Translate strings.
 
         Args:
-            texts: a list of source strings.
+            texts: a list of source strings (the rules of `zoo.text_inputs`:
+                a bare string, an empty list, a non-string or an empty text
+                is a ValueError; a text longer than `source_length` tokens
+                is cut and one with tokens the model never saw is read with
+                "[UNK]", each with an `InputWarning`).
             method: "greedy" or "beam".
             beam_size: hypotheses kept per sentence with `method="beam"`.
             return_attention: also return, per sentence, the alignment
@@ -129,12 +134,17 @@ class Translator(keras.Model):
             raise ValueError(f"`method` must be 'greedy' or 'beam'; received {method!r}.")
         if method == "beam" and (not isinstance(beam_size, int) or beam_size < 1):
             raise ValueError(f"`beam_size` must be a positive int; received {beam_size!r}.")
-        if isinstance(texts, str):
-            raise ValueError("`texts` must be a list of strings; received one string.")
-        texts = list(texts)
+        texts = text_inputs.check_texts(texts)
         self.build()
         search = self._decoder(method, beam_size)
         source_ids = self.encode_source(texts)  # (N, S)
+        tokenizer = self.source_tokenizer
+        text_inputs.warn_if_cut(
+            texts, [len(ids) for ids in tokenizer.split_batch(texts)], self.source_length, tokenizer.unit
+        )
+        text_inputs.warn_if_unknown(
+            texts, tokenizer.unknown(texts), f"{tokenizer.unit} the model never saw, read as unknown"
+        )
         batch = self.decode_batch_size
         all_tokens, all_alignments = [], []
         for start in range(0, len(texts), batch):
@@ -144,11 +154,11 @@ class Translator(keras.Model):
             tokens, alignments = search(ops.convert_to_tensor(padded))
             all_tokens.append(ops.convert_to_numpy(tokens)[: len(chunk)])
             all_alignments.append(ops.convert_to_numpy(alignments)[: len(chunk)])
-        tokens = np.concatenate(all_tokens) if texts else np.zeros((0, self.target_length + 1), "int32")
+        tokens = np.concatenate(all_tokens)
         translations = self.target_tokenizer.decode(tokens[:, 1:])
         if not return_attention:
             return translations
-        alignments = np.concatenate(all_alignments) if texts else []
+        alignments = np.concatenate(all_alignments)
         cut = []
         for row, (ids, alignment) in enumerate(zip(tokens, alignments)):
             target_count = len(self.target_tokenizer.tokens(ids[1:]))
