@@ -158,6 +158,17 @@ class BertClassifier(keras.Model):
             x = self._checked_inputs(x)
         return super().predict(x, *args, **kwargs)
 
+    def input_description(self):
+        """What `predict` and `classify` take, for the model card."""
+        length = self.tokenizer.sequence_length if self.tokenizer is not None else "T"
+        return (
+            f"`predict(texts)` and `classify(texts)` take a list of raw strings (WordPiece-tokenised "
+            f"inside, `[CLS] text [SEP]`, {length} tokens; longer texts are cut with a warning; an empty "
+            "text is refused), or the backbone's input dict of int32 arrays `(N, T)` (`token_ids`, "
+            "`segment_ids`, `padding_mask`). `predict` returns class probabilities, `classify` the "
+            "label names."
+        )
+
     def classify(self, texts, batch_size=64):
         """The most likely label name (or index, without names) of each text."""
         probabilities = self.predict(self._checked_inputs(texts), batch_size=batch_size, verbose=0)

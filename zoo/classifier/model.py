@@ -112,6 +112,16 @@ class EncoderClassifier(keras.Model):
         probabilities = self.predict(self._checked_ids(texts), verbose=0)
         return [self.labels[i] for i in np.argmax(probabilities, axis=-1)]
 
+    def input_description(self):
+        """What `classify` and `predict` take, for the model card."""
+        return (
+            f"`classify(texts)` and `explain(texts)` take a list of strings (raw text, lower-cased and "
+            f"split on spaces; the first {self.sequence_length} words are read, longer texts are cut "
+            f"with a warning; an empty text is refused) and give label names {self.labels}. "
+            f"`predict` takes token ids `(N, {self.sequence_length})` int32 from `model.tokenize(texts)` "
+            f"and returns `(N, {len(self.labels)})` probabilities."
+        )
+
     def explain(self, texts):
         """For each text, `[(word, pooling weight), ...]` over its kept words."""
         # A throw-away model over the same layers; not stored on self, so the

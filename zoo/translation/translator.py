@@ -166,6 +166,18 @@ class Translator(keras.Model):
             cut.append(alignment[:target_count, :source_count])
         return translations, cut
 
+    def input_description(self):
+        """What `translate` and `predict` take, for the model card."""
+        unit = self.source_tokenizer.unit
+        normal = " (in Unicode NFKC form)" if unit == "characters" else ""
+        return (
+            f"`translate(texts)` takes a list of raw strings and returns a list of strings. Each text "
+            f"is read as {unit}{normal}, the first {self.source_length} of them (longer texts are cut "
+            f"with a warning, {unit} the model never saw are read as unknown with a warning, an empty "
+            "text is refused). `predict` / `call` take token ids (teacher forcing): "
+            f"`{{\"source\": (N, {self.source_length}), \"target\": (N, {self.target_length})}}` int32."
+        )
+
     def compile(self, *args, **kwargs):
         """`keras.Model.compile`; the optimizer's updates then run as one XLA
         computation on TensorFlow (`zoo.compiled_updates`)."""

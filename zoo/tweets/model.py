@@ -213,6 +213,17 @@ class AttentionPoolingClassifier(keras.Model):
             x = self._token_ids(x)
         return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
+    def input_description(self):
+        """What `predict` and `classify` take, for the model card."""
+        length = self.sequence_length if self.tokenizer is None else self.tokenizer.sequence_length
+        return (
+            "`predict(texts)`, `classify(texts)` and `explain(texts)` take a list of raw tweet strings "
+            f"(normalised and WordPiece-tokenised inside; the first {length} tokens are read, longer "
+            "tweets are cut with a warning; an empty text is refused), or token ids `(N, T)` int32 with "
+            f"0 as padding. `predict` returns `(N, {self.num_classes})` probabilities, `classify` the "
+            f"label names {self.label_names}."
+        )
+
     def classify(self, texts, batch_size=256):
         """The predicted label name of each tweet."""
         probabilities = self.predict(texts, batch_size=batch_size, verbose=0)
