@@ -1,6 +1,6 @@
 """Recipes `vit-digits`, `vit-fashion-mnist`, `vit-cifar10` for `python -m zoo train`.
 
-    python -m zoo train vit-digits --output zoo/presets/vit-tiny-digits   # 600 epochs, ~12 min on 2 CPU cores
+    python -m zoo train vit-digits --output zoo/presets/vit-tiny-digits   # 600 epochs x 22 steps, ~12 min on 2 CPU cores
     python -m zoo train vit-fashion-mnist          # 50 epochs, about 45 min on 2 CPU cores
     python -m zoo train vit-cifar10
 
@@ -125,6 +125,7 @@ def build_run(dataset, options):
         patience=None,
         callbacks=[schedule],
         data=settings["description"],
+        minutes=minutes,
     )
 
 
