@@ -138,7 +138,7 @@ class TimeBudget(keras.callbacks.Callback):
             loss = (logs or {}).get("loss")
             shown = f", loss {float(loss):.3f}" if loss is not None else ""
             print(f"  {elapsed:5.0f} s of {self.seconds:.0f} s: step {self.steps}{shown}", flush=True)
-            self._next_report += self.report_seconds
+            self._next_report = (elapsed // self.report_seconds + 1) * self.report_seconds
         if self.steps >= self.min_steps and elapsed > self.seconds:
             self.model.stop_training = True
 
