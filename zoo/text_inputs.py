@@ -39,7 +39,7 @@ class InputWarning(UserWarning):
 
 def _warn(message):
     """An `InputWarning` that points at the first caller outside the zoo package."""
-    frame, level = sys._getframe(1), 1
+    frame, level = sys._getframe(1), 2  # stacklevel 2 is the frame that called _warn
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(ZOO_DIR + os.sep):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, InputWarning, stacklevel=level)
