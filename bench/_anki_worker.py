@@ -19,7 +19,9 @@ EXAMPLE = "¿Dónde está la estación de tren más cercana?"
 
 def main(kind, minutes, core, result_path, quick=False):
     os.sched_setaffinity(0, {core})
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo import quiet_start
+
+    quiet_start.start()
     import keras
     import sacrebleu
     import tensorflow as tf

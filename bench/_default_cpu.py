@@ -20,7 +20,7 @@ MARKER = "<!-- table -->"
 def run_without_onednn(module, quick):
     """`bench.<module>.run(quick)` in a subprocess with `TF_ENABLE_ONEDNN_OPTS=0`;
     returns its section without the title line."""
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
     code = (
         "import os\n"
         "assert os.environ['TF_ENABLE_ONEDNN_OPTS'] == '0'\n"

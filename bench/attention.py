@@ -29,11 +29,9 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bench import common  # noqa: E402
+from bench import common  # before Keras: starts TensorFlow quietly (zoo/quiet_start.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -243,7 +241,7 @@ def kernel_ratios(batch, heads, head_dim, lengths, repeats):
 
 def _kernel_ratios_on(backend, sizes):
     """Run kernel_ratios in a subprocess with KERAS_BACKEND=backend."""
-    environment = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    environment = dict(os.environ, KERAS_BACKEND=backend)
     completed = subprocess.run(
         [sys.executable, "-m", "bench.attention", "kernels", json.dumps(sizes)],
         cwd=ROOT, env=environment, capture_output=True, text=True, check=True,

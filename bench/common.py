@@ -11,10 +11,12 @@ import os
 import platform
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# oneDNN's CPU kernels, off by default in TensorFlow on CPUs without AVX-512;
-# every contestant of a benchmark runs in this same setting.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+from zoo import quiet_start
+
+# oneDNN's CPU kernels (off by default in TensorFlow on CPUs without AVX-512;
+# every contestant of a benchmark runs in this same setting) and no C++ log
+# lines from TensorFlow: see zoo/quiet_start.py.
+quiet_start.start()
 
 
 def machine_description():

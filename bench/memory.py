@@ -88,7 +88,7 @@ def measure(path, length):
 def _measure_in_subprocess(path, length):
     completed = subprocess.run(
         [sys.executable, "-m", "bench.memory", "measure", path, str(length)],
-        cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), capture_output=True, text=True,
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
     )
     if completed.returncode != 0:
         return None, completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
@@ -127,7 +127,6 @@ def run(quick=False):
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "measure":
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         print(json.dumps(measure(sys.argv[2], int(sys.argv[3]))))
     else:
         sys.exit("usage: python -m bench.memory measure PATH LENGTH  (or: python -m bench memory)")

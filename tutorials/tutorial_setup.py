@@ -27,8 +27,9 @@ REPO_ROOT = os.path.dirname(TUTORIALS_DIR)
 # Run from a checkout without `pip install -e .`: kattn and zoo sit beside us.
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # faster CPU kernels; see zoo/__main__.py
+from zoo import quiet_start  # noqa: E402
+
+quiet_start.start()  # oneDNN's faster CPU kernels, no TensorFlow C++ log lines
 
 FAST = os.environ.get("KATTN_FAST", "") not in ("", "0")
 IMAGES_DIR = os.environ.get(

@@ -6,18 +6,21 @@
     zoo.save(model, "my-preset")    # config, weights, assets, hashes, model card
 
 `python -m zoo` trains, evaluates and runs presets from the command line.
+
+`import zoo` itself imports nothing heavy: Keras (and TensorFlow) load the
+first time one of the names above is used, so that `python -m zoo --help`
+answers at once.
 """
 
-import os
+_PRESET_NAMES = ("PresetError", "list", "load", "save")  # zoo.list() is the public name
 
-# `python -m zoo` imports this package before `zoo/__main__.py`, so the
-# TensorFlow log level is set here, before Keras imports TensorFlow. A value
-# the user set wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+__all__ = list(_PRESET_NAMES)
 
-from zoo.presets import PresetError  # noqa: E402
-from zoo.presets import list  # noqa: E402,A004 - zoo.list() is the public name
-from zoo.presets import load  # noqa: E402
-from zoo.presets import save  # noqa: E402
 
-__all__ = ["PresetError", "list", "load", "save"]
+def __getattr__(name):
+    """`zoo.load` and friends, imported from `zoo.presets` on first use."""
+    if name in _PRESET_NAMES:
+        from zoo import presets
+
+        return getattr(presets, name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -10,7 +10,11 @@
     python -m zoo demo                                  # a small model learns, in a minute
 
 A mistake on the command line (unknown model, missing data file, broken
-preset) prints one line `zoo: error: ...` on stderr and exits with code 2.
+preset, a text the model cannot read) prints one line `zoo: error: ...` on
+stderr and exits with code 2; a warning about the input (a text cut at the
+model's length, characters it never saw) prints one line `zoo: warning: ...`.
+`--help` and usage mistakes answer before TensorFlow is imported; commands
+start it through `zoo.quiet_start` (no C++ start-up log lines).
 
 >>> from zoo import cli
 >>> cli.main(["train", "no-such-model"])
@@ -21,6 +25,7 @@ import argparse
 import os
 import shlex
 import sys
+import warnings
 
 EXIT_USAGE = 2
 
@@ -77,7 +82,9 @@ def build_parser():
     explain.add_argument("input", help="a text; for a ViT a digits test index or an image file")
     explain.add_argument("--output", help="the page to write; default runs/explain/PRESET.html")
 
-    commands.add_parser("demo", help="train a small attention model and show what it learned")
+    demo = commands.add_parser("demo", help="train a small attention model and show what it learned")
+    demo.add_argument("--quick", action="store_true",
+                      help="a few seconds of training: the same steps, to check that everything runs")
     return parser
 
 
@@ -86,10 +93,17 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, argv) or 0
+        from zoo import quiet_start  # only now: --help and usage mistakes need no TensorFlow
+
+        quiet_start.start()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return COMMANDS[args.command](args, argv) or 0
     except UsageError as error:
         return _fail(error)
     except (ValueError, FileNotFoundError) as error:  # includes zoo.PresetError
+        return _fail(error)
+    except ImportError as error:  # an optional package a recipe needs; the message says which
         return _fail(error)
     except KeyboardInterrupt:
         print("zoo: interrupted; `train ... --resume` continues from the last epoch's checkpoint.",
@@ -101,6 +115,16 @@ def _fail(error):
     message = " ".join(str(error).split())  # one line
     print(f"zoo: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings about the user's input: one line `zoo: warning: ...`."""
+    from zoo.text_inputs import InputWarning
+
+    if issubclass(category, InputWarning):
+        print("zoo: warning: " + " ".join(str(message).split()), file=sys.stderr)
+    else:  # other libraries' warnings, as Python shows them
+        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
 
 
 def _check_data_path(path):
@@ -194,7 +218,7 @@ def _explain(args, argv):
 def _demo(args, argv):
     from zoo import demo
 
-    demo.main()
+    demo.main(quick=args.quick)
 
 
 COMMANDS = {

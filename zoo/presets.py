@@ -121,6 +121,7 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
         "recipe": recipe,
         "command": command,
         "data": data,
+        "input": input_description(model),
         "metrics": {k: _plain_number(v) for k, v in (metrics or {}).items()},
         "versions": _library_versions(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -167,6 +168,35 @@ def _description(model, recipe):
             return recipe
     doc = (type(model).__doc__ or "").strip()
     return doc.splitlines()[0] if doc else type(model).__name__
+
+
+def input_description(model):
+    """What the model's `predict` takes, in a sentence for the model card.
+
+    A zoo model says it itself (`model.input_description()`: shape, dtype,
+    value range, raw strings or ids); for any other model it is read from
+    `model.inputs`.
+
+    >>> import keras
+    >>> from zoo.presets import input_description
+    >>> inputs = keras.Input((4,), name="numbers")
+    >>> input_description(keras.Model(inputs, keras.layers.Dense(2)(inputs)))
+    '`predict` takes `numbers`: `(N, 4)` float32.'
+    """
+    if hasattr(model, "input_description"):
+        return model.input_description()
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        return "Not recorded: see the model class's documentation."
+    parts = []
+    for tensor in inputs:
+        shape = ", ".join("N" if i == 0 else str(d) for i, d in enumerate(tensor.shape))
+        name = getattr(tensor, "name", "input")
+        parts.append(f"`{name}`: `({shape})` {tensor.dtype}")
+    return "`predict` takes " + "; ".join(parts) + "."
 
 
 def _plain_number(value):
@@ -231,6 +261,10 @@ def model_card(metadata):
         f"- Trained with: `{metadata['command']}`" if metadata.get("command") else "- Trained with: not recorded",
         f"- Date: {metadata['date']}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in metadata["versions"].items()),
+        "",
+        "## Input",
+        "",
+        metadata.get("input") or "Not recorded.",
         "",
         "## Metrics",
         "",

@@ -66,6 +66,7 @@ class Run:
     data: str = ""  # human description of the data, for the model card
     steps_per_epoch: Optional[int] = None
     batch_size: int = 32  # for (x, y) arrays, when --batch-size is not given
+    minutes: Optional[float] = None  # a wall-clock budget that stops training (a callback of the recipe)
 
 
 @dataclasses.dataclass

@@ -29,6 +29,7 @@ Example, training the embedded classifier for one quick epoch:
 
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import shutil
@@ -99,7 +100,8 @@ def train(
     output = output or os.path.join("runs", name)
     workdir = workdir or os.path.join("runs", f"{name}-training")
     checkpoint_dir = os.path.join(workdir, "checkpoint")
-    if resume and not os.path.isdir(checkpoint_dir) and verbose:
+    done_epochs = checkpoint_epoch(checkpoint_dir) if resume else None
+    if resume and done_epochs is None and verbose:
         print(f"No checkpoint in {checkpoint_dir}: training from the start.")
     if not resume and os.path.isdir(checkpoint_dir):
         shutil.rmtree(checkpoint_dir)
@@ -126,11 +128,17 @@ def train(
                         monitor=run.monitor, patience=run.patience, restore_best_weights=True
                     )
                 )
+            epochs = options.epochs or run.epochs
+            if verbose:
+                print(_plan(name, run, options, train_data, epochs))
+                if done_epochs is not None:
+                    print(f"Resuming from the checkpoint in {checkpoint_dir}: {done_epochs} of {epochs} "
+                          f"epochs done, continuing at epoch {done_epochs + 1}.")
             history = model.fit(
                 train_data,
                 validation_data=run.validation,
                 validation_batch_size=_batch_size(run, options) if isinstance(run.validation, tuple) else None,
-                epochs=options.epochs or run.epochs,
+                epochs=epochs,
                 steps_per_epoch=run.steps_per_epoch,
                 # ShuffledBatches and the recipes' tf.data pipelines shuffle themselves
                 # (Keras warns when asked to shuffle a tf.data.Dataset).
@@ -145,6 +153,39 @@ def train(
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return Result(model=model, metrics=metrics, preset=preset, history=history)
+
+
+def checkpoint_epoch(checkpoint_dir):
+    """Epochs finished in the `BackupAndRestore` checkpoint in `checkpoint_dir`, or None."""
+    path = os.path.join(checkpoint_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return int(json.load(f)["epoch"])
+
+
+def _steps_per_epoch(run, train_data):
+    if run.steps_per_epoch:
+        return run.steps_per_epoch
+    if hasattr(train_data, "__len__"):
+        return len(train_data)
+    cardinality = getattr(train_data, "cardinality", None)  # a tf.data.Dataset
+    if cardinality is not None:
+        count = int(cardinality())
+        return count if count > 0 else None
+    return None
+
+
+def _plan(name, run, options, train_data, epochs):
+    """How long training will run, in one line: epochs x steps, or the time budget."""
+    steps = _steps_per_epoch(run, train_data)
+    per_epoch = f" x {steps} steps = {epochs * steps:,} steps" if steps else ""
+    stops = ", or fewer if the validation loss stops improving" if (
+        run.patience is not None and run.validation is not None) else ""
+    if run.minutes:
+        return (f"Training {name} for {run.minutes:g} minutes of wall-clock time "
+                f"(a budget; {steps or '?'} steps per epoch).")
+    return f"Training {name}: {epochs} epochs{per_epoch}{stops}."
 
 
 def evaluate(run, model):

@@ -81,3 +81,53 @@ def test_classify_and_evaluate_a_preset(tmp_path, capsys):
 
     assert cli.main(["translate", folder, "hola"]) == 2
     assert "is a EncoderClassifier, which has no translate()" in capsys.readouterr().err
+
+
+def run_zoo_as_a_user(*args, python_flags=()):
+    """`python -m zoo ARGS` with the environment a user has (no TF_CPP_MIN_LOG_LEVEL)."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return subprocess.run([sys.executable, *python_flags, "-m", "zoo", *args], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("argv, exit_code", [(["--help"], 0), (["train"], 2), (["frobnicate"], 2),
+                                             (["classify", "--help"], 0)])
+def test_help_and_usage_mistakes_answer_fast_without_tensorflow(argv, exit_code):
+    import time
+
+    started = time.perf_counter()
+    done = run_zoo_as_a_user(*argv, python_flags=["-X", "importtime"])
+    seconds = time.perf_counter() - started
+    assert done.returncode == exit_code, done.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "zoo.cli" in imported  # -X importtime listed the imports
+    assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch")]
+    assert seconds < 3, seconds
+    if exit_code == 2:
+        assert done.stderr.splitlines()[-1].startswith("zoo: error: ")
+
+
+def test_commands_print_no_tensorflow_log_lines():
+    import re
+
+    for argv in (["list"], ["classify", "tweets-sentiment", "great"]):
+        done = run_zoo_as_a_user(*argv)
+        assert done.returncode == 0, done.stderr[-2000:]
+        noise = [line for line in done.stderr.splitlines()
+                 if re.match(r"^[IWE]0000", line) or "absl::InitializeLog" in line]
+        assert noise == [], (argv, noise)
+    assert done.stdout == "great\tpositive\n"
+    assert done.stderr == ""
+
+
+def test_demo_quick_runs_the_demo_path(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "zoo", "demo", "--quick"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Training for 6 seconds of wall-clock time" in done.stdout
+    assert "Epoch 1/" not in done.stdout  # the budget, not an epoch count, decides
+    assert "Thursday, March 3rd, 1979  ->  " in done.stdout
+    assert (tmp_path / "runs" / "demo" / "dates_alignment.png").stat().st_size > 1000

@@ -105,3 +105,18 @@ def test_shuffled_batches_depend_only_on_seed_and_epoch():
     b.set_epoch(3)
     assert b[0][0].tolist() != a[0][0].tolist()
     assert [len(a[i][1]) for i in range(len(a))] == [4, 4, 2]
+
+
+def test_train_says_how_long_it_runs_and_where_it_resumes(tmp_path, capsys):
+    workdir = str(tmp_path / "work")
+    with pytest.raises(Interrupted):
+        training.train("classifier", quick_options(), workdir=workdir, output=str(tmp_path / "p"),
+                       callbacks=[InterruptAfter(1)], verbose=2)
+    assert "Training classifier: 3 epochs x 8 steps = 24 steps." in capsys.readouterr().out
+    training.train("classifier", quick_options(), workdir=workdir, output=str(tmp_path / "p"),
+                   resume=True, verbose=2)
+    printed = capsys.readouterr().out
+    checkpoint = os.path.join(workdir, "checkpoint")
+    assert (f"Resuming from the checkpoint in {checkpoint}: 1 of 3 epochs done, "
+            "continuing at epoch 2.") in printed
+    assert "Epoch 2/3" in printed and "Epoch 1/3" not in printed

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from zoo import text_inputs
 from zoo.bert.backbone import BertBackbone, bert_initializer
 from zoo.bert.pretrainer import BACKBONE_INPUTS
 from zoo.compiled_updates import compile_updates
@@ -20,11 +21,9 @@ def masked_mean(sequence, padding_mask):
 
 
 def _is_text(x):
-    """True for a string, a list of strings, or a string array/tensor."""
-    if isinstance(x, str):
+    """True for a string, a list (of what should be strings), or a string array/tensor."""
+    if isinstance(x, (str, bytes, list, tuple)):
         return True
-    if isinstance(x, (list, tuple)):
-        return len(x) > 0 and isinstance(x[0], str)
     dtype = getattr(x, "dtype", None)
     return dtype is not None and (
         getattr(dtype, "kind", None) in ("U", "S", "O") or str(dtype) == "<dtype: 'string'>"
@@ -145,15 +144,34 @@ class BertClassifier(keras.Model):
         batch = self.tokenizer.encode(texts, pairs)
         return {key: np.asarray(value) for key, value in batch.items()}
 
+    def _checked_inputs(self, texts):
+        """`preprocess(texts)` after the checks of `zoo.text_inputs`."""
+        if self.tokenizer is not None and not hasattr(texts, "numpy"):  # tf.data tensors pass as they are
+            texts = text_inputs.check_texts(texts)
+            lengths = [len(row) + 2 for row in self.tokenizer.tokenize(texts).to_list()]  # [CLS] ... [SEP]
+            text_inputs.warn_if_cut(texts, lengths, self.tokenizer.sequence_length, "tokens")
+        return self.preprocess(texts)
+
     def predict(self, x, *args, **kwargs):
-        """Class probabilities; `x` may be raw strings when a tokenizer is set."""
+        """Class probabilities; `x` may be a list of raw strings when a tokenizer is set."""
         if _is_text(x):
-            x = self.preprocess(x)
+            x = self._checked_inputs(x)
         return super().predict(x, *args, **kwargs)
+
+    def input_description(self):
+        """What `predict` and `classify` take, for the model card."""
+        length = self.tokenizer.sequence_length if self.tokenizer is not None else "T"
+        return (
+            f"`predict(texts)` and `classify(texts)` take a list of raw strings (WordPiece-tokenised "
+            f"inside, `[CLS] text [SEP]`, {length} tokens; longer texts are cut with a warning; an empty "
+            "text is refused), or the backbone's input dict of int32 arrays `(N, T)` (`token_ids`, "
+            "`segment_ids`, `padding_mask`). `predict` returns class probabilities, `classify` the "
+            "label names."
+        )
 
     def classify(self, texts, batch_size=64):
         """The most likely label name (or index, without names) of each text."""
-        probabilities = self.predict(self.preprocess(texts), batch_size=batch_size, verbose=0)
+        probabilities = self.predict(self._checked_inputs(texts), batch_size=batch_size, verbose=0)
         best = np.argmax(probabilities, axis=-1)
         if self.label_names is None:
             return best.tolist()

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 import kattn
+from zoo import text_inputs
 from zoo.compiled_updates import compile_updates
 
 PADDING_ID = 0
@@ -94,17 +95,39 @@ class EncoderClassifier(keras.Model):
             ids[row, : len(words)] = [self._word_ids.get(w, UNKNOWN_ID) for w in words]
         return ids
 
+    def _checked_ids(self, texts):
+        """`tokenize(texts)` after the checks of `zoo.text_inputs`."""
+        texts = text_inputs.check_texts(texts)
+        words = [text.lower().split() for text in texts]
+        text_inputs.warn_if_cut(texts, [len(w) for w in words], self.sequence_length, "words")
+        text_inputs.warn_if_unknown(
+            texts,
+            [w if not any(word in self._word_ids for word in w) else [] for w in words],
+            "no word the model knows; the answer is a guess",
+        )
+        return self.tokenize(texts)
+
     def classify(self, texts):
-        """The most probable label name for each text."""
-        probabilities = self.predict(self.tokenize(texts), verbose=0)
+        """The most probable label name for each text (a list of strings)."""
+        probabilities = self.predict(self._checked_ids(texts), verbose=0)
         return [self.labels[i] for i in np.argmax(probabilities, axis=-1)]
+
+    def input_description(self):
+        """What `classify` and `predict` take, for the model card."""
+        return (
+            f"`classify(texts)` and `explain(texts)` take a list of strings (raw text, lower-cased and "
+            f"split on spaces; the first {self.sequence_length} words are read, longer texts are cut "
+            f"with a warning; an empty text is refused) and give label names {self.labels}. "
+            f"`predict` takes token ids `(N, {self.sequence_length})` int32 from `model.tokenize(texts)` "
+            f"and returns `(N, {len(self.labels)})` probabilities."
+        )
 
     def explain(self, texts):
         """For each text, `[(word, pooling weight), ...]` over its kept words."""
         # A throw-away model over the same layers; not stored on self, so the
         # classifier's weights and saved files never change.
         attention = keras.Model(self.inputs, self._pooling_weights)
-        weights = attention.predict(self.tokenize(texts), verbose=0)  # (B, T)
+        weights = attention.predict(self._checked_ids(texts), verbose=0)  # (B, T)
         explained = []
         for text, row in zip(texts, weights):
             words = text.lower().split()[: self.sequence_length]

@@ -20,6 +20,8 @@ with a saved model.
 ['1979-05-03']
 """
 
+import unicodedata
+
 import numpy as np
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[START]", "[END]"]
@@ -63,6 +65,10 @@ class _Tokenizer:
     def split_batch(self, texts):
         return [self.split(text) for text in texts]
 
+    def unknown(self, texts):
+        """For each text, the pieces of it that are not in the vocabulary (read as "[UNK]")."""
+        raise NotImplementedError
+
     def tokens(self, ids):
         """Token strings of one id sequence, up to (excluding) "[END]"."""
         tokens = []
@@ -88,19 +94,28 @@ class _Tokenizer:
 class CharacterTokenizer(_Tokenizer):
     """One token per character; characters not in the vocabulary become "[UNK]".
 
+    Texts are first put in Unicode's NFKC form, so full-width digits and
+    letters ("１９７９") read as the ASCII ones ("1979") and a character and
+    its compatibility variants share one token.
+
     >>> from zoo.translation.tokenizers import CharacterTokenizer
     >>> tokenizer = CharacterTokenizer.from_texts(["ab"])
-    >>> tokenizer.vocabulary_size, tokenizer.split("abc")
-    (6, [4, 5, 1])
+    >>> tokenizer.vocabulary_size, tokenizer.split("abc"), tokenizer.split("ａｂ")
+    (6, [4, 5, 1], [4, 5])
     """
+
+    unit = "characters"
 
     @classmethod
     def from_texts(cls, texts):
-        characters = sorted(set("".join(texts)))
+        characters = sorted(set("".join(unicodedata.normalize("NFKC", text) for text in texts)))
         return cls(SPECIAL_TOKENS + characters)
 
     def split(self, text):
-        return [self.index.get(character, UNK_ID) for character in text]
+        return [self.index.get(character, UNK_ID) for character in unicodedata.normalize("NFKC", text)]
+
+    def unknown(self, texts):
+        return [[c for c in unicodedata.normalize("NFKC", text) if c not in self.index] for text in texts]
 
     def join(self, tokens):
         return "".join(tokens)
@@ -124,6 +139,8 @@ class WordPieceTokenizer(_Tokenizer):
     >>> tokenizer.decode(ids)
     ["I don't know."]
     """
+
+    unit = "word pieces"
 
     def __init__(self, vocabulary):
         super().__init__(vocabulary)
@@ -159,6 +176,12 @@ class WordPieceTokenizer(_Tokenizer):
             return []
         ragged = self._tokenizer()(list(texts))
         return ragged.to_list() if hasattr(ragged, "to_list") else [list(map(int, row)) for row in ragged]
+
+    def unknown(self, texts):
+        words = [text.split() for text in texts]
+        flat = [word for row in words for word in row]
+        pieces = iter(self.split_batch(flat))
+        return [[word for word in row if UNK_ID in next(pieces)] for row in words]
 
     def join(self, tokens):
         words = []

@@ -110,25 +110,36 @@ class TimeBudget(keras.callbacks.Callback):
 
     `min_steps`: never stop before this many steps, e.g. so that a short demo
     still learns when compiling the first step ate the budget.
+    `report_seconds`: print the time, steps and loss this often (use it with
+    `fit(..., verbose=0)`, whose epoch count says nothing under a budget).
     """
 
-    def __init__(self, minutes, min_steps=0):
+    def __init__(self, minutes, min_steps=0, report_seconds=None):
         super().__init__()
         self.seconds = minutes * 60.0
         self.min_steps = min_steps
+        self.report_seconds = report_seconds
         self.started = self.stopped = None
         self.steps = 0
+        self._next_report = None
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
         self.stopped = None
+        self._next_report = self.report_seconds
 
     def on_train_end(self, logs=None):
         self.stopped = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        if self.steps >= self.min_steps and time.perf_counter() - self.started > self.seconds:
+        elapsed = time.perf_counter() - self.started
+        if self.report_seconds and elapsed >= self._next_report:
+            loss = (logs or {}).get("loss")
+            shown = f", loss {float(loss):.3f}" if loss is not None else ""
+            print(f"  {elapsed:5.0f} s of {self.seconds:.0f} s: step {self.steps}{shown}", flush=True)
+            self._next_report = (elapsed // self.report_seconds + 1) * self.report_seconds
+        if self.steps >= self.min_steps and elapsed > self.seconds:
             self.model.stop_training = True
 
     @property

@@ -17,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from zoo.compiled_updates import compile_updates
+from zoo import text_inputs
 from zoo.translation import decoding, tokenizers
 
 TOKENIZERS = {
@@ -115,7 +116,11 @@ class Translator(keras.Model):
         """Translate strings.
 
         Args:
-            texts: a list of source strings.
+            texts: a list of source strings (the rules of `zoo.text_inputs`:
+                a bare string, an empty list, a non-string or an empty text
+                is a ValueError; a text longer than `source_length` tokens
+                is cut and one with tokens the model never saw is read with
+                "[UNK]", each with an `InputWarning`).
             method: "greedy" or "beam".
             beam_size: hypotheses kept per sentence with `method="beam"`.
             return_attention: also return, per sentence, the alignment
@@ -129,12 +134,17 @@ class Translator(keras.Model):
             raise ValueError(f"`method` must be 'greedy' or 'beam'; received {method!r}.")
         if method == "beam" and (not isinstance(beam_size, int) or beam_size < 1):
             raise ValueError(f"`beam_size` must be a positive int; received {beam_size!r}.")
-        if isinstance(texts, str):
-            raise ValueError("`texts` must be a list of strings; received one string.")
-        texts = list(texts)
+        texts = text_inputs.check_texts(texts)
         self.build()
         search = self._decoder(method, beam_size)
         source_ids = self.encode_source(texts)  # (N, S)
+        tokenizer = self.source_tokenizer
+        text_inputs.warn_if_cut(
+            texts, [len(ids) for ids in tokenizer.split_batch(texts)], self.source_length, tokenizer.unit
+        )
+        text_inputs.warn_if_unknown(
+            texts, tokenizer.unknown(texts), f"{tokenizer.unit} the model never saw, read as unknown"
+        )
         batch = self.decode_batch_size
         all_tokens, all_alignments = [], []
         for start in range(0, len(texts), batch):
@@ -144,17 +154,29 @@ class Translator(keras.Model):
             tokens, alignments = search(ops.convert_to_tensor(padded))
             all_tokens.append(ops.convert_to_numpy(tokens)[: len(chunk)])
             all_alignments.append(ops.convert_to_numpy(alignments)[: len(chunk)])
-        tokens = np.concatenate(all_tokens) if texts else np.zeros((0, self.target_length + 1), "int32")
+        tokens = np.concatenate(all_tokens)
         translations = self.target_tokenizer.decode(tokens[:, 1:])
         if not return_attention:
             return translations
-        alignments = np.concatenate(all_alignments) if texts else []
+        alignments = np.concatenate(all_alignments)
         cut = []
         for row, (ids, alignment) in enumerate(zip(tokens, alignments)):
             target_count = len(self.target_tokenizer.tokens(ids[1:]))
             source_count = int(np.sum(source_ids[row] != tokenizers.PAD_ID))
             cut.append(alignment[:target_count, :source_count])
         return translations, cut
+
+    def input_description(self):
+        """What `translate` and `predict` take, for the model card."""
+        unit = self.source_tokenizer.unit
+        normal = " (in Unicode NFKC form)" if unit == "characters" else ""
+        return (
+            f"`translate(texts)` takes a list of raw strings and returns a list of strings. Each text "
+            f"is read as {unit}{normal}, the first {self.source_length} of them (longer texts are cut "
+            f"with a warning, {unit} the model never saw are read as unknown with a warning, an empty "
+            "text is refused). `predict` / `call` take token ids (teacher forcing): "
+            f"`{{\"source\": (N, {self.source_length}), \"target\": (N, {self.target_length})}}` int32."
+        )
 
     def compile(self, *args, **kwargs):
         """`keras.Model.compile`; the optimizer's updates then run as one XLA

@@ -16,17 +16,18 @@ from keras import ops
 
 import kattn
 from kattn import checks
+from zoo import text_inputs
 from zoo.compiled_updates import compile_updates
-from zoo.tweets.tokenizer import TweetTokenizer
+from zoo.tweets.tokenizer import UNKNOWN_TOKEN, TweetTokenizer
 
 POOLINGS = ("attention", "mean")
 POSITIONS = (None, "sinusoidal", "learned")
 
 
 def _is_text(x):
-    """True for a list / array of strings (raw tweets) rather than token ids."""
-    if isinstance(x, (list, tuple)):
-        return len(x) > 0 and isinstance(x[0], str)
+    """True for what should be raw tweets (checked by `zoo.text_inputs`) rather than token ids."""
+    if isinstance(x, (str, bytes, list, tuple)):
+        return True
     return isinstance(x, np.ndarray) and x.dtype.kind in ("U", "S", "O")
 
 
@@ -49,7 +50,9 @@ class AttentionPoolingClassifier(keras.Model):
             pooling's tanh MLP.
         label_names: class names for `classify`; default "0", "1", ...
         tokenizer: a `TweetTokenizer`; with it `predict`, `classify` and
-            `explain` take raw tweet strings. Its vocabulary is saved as an
+            `explain` take a list of raw tweet strings (the rules of
+            `zoo.text_inputs`: a tweet longer than `sequence_length` tokens
+            is cut, with an `InputWarning`). Its vocabulary is saved as an
             asset (`save_assets`), its settings in the config.
         token_dropout: in training, the share of tokens dropped from each
             tweet (treated as padding), the "word dropout" of Iyyer et al.
@@ -210,13 +213,32 @@ class AttentionPoolingClassifier(keras.Model):
                 "This model has no tokenizer vocabulary, so it takes token ids, not "
                 "strings: pass `tokenizer=` when building it, or load a preset."
             )
-        return self.tokenizer(list(texts))
+        texts = text_inputs.check_texts(texts)
+        tokens = self.tokenizer.tokens(texts, cut=False)
+        text_inputs.warn_if_cut(texts, [len(t) for t in tokens], self.tokenizer.sequence_length, "tokens")
+        text_inputs.warn_if_unknown(
+            texts,
+            [text.split() if all(t == UNKNOWN_TOKEN for t in row) else [] for text, row in zip(texts, tokens)],
+            "no word the model knows; the answer is a guess",
+        )
+        return self.tokenizer(texts)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Class probabilities `(B, num_classes)` for token ids or raw tweet strings."""
         if _is_text(x):
             x = self._token_ids(x)
         return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+
+    def input_description(self):
+        """What `predict` and `classify` take, for the model card."""
+        length = self.sequence_length if self.tokenizer is None else self.tokenizer.sequence_length
+        return (
+            "`predict(texts)`, `classify(texts)` and `explain(texts)` take a list of raw tweet strings "
+            f"(normalised and WordPiece-tokenised inside; the first {length} tokens are read, longer "
+            "tweets are cut with a warning; an empty text is refused), or token ids `(N, T)` int32 with "
+            f"0 as padding. `predict` returns `(N, {self.num_classes})` probabilities, `classify` the "
+            f"label names {self.label_names}."
+        )
 
     def classify(self, texts, batch_size=256):
         """The predicted label name of each tweet."""

@@ -118,7 +118,7 @@ class TweetTokenizer:
                 "TweetTokenizer.train(texts) or call load_assets(directory)."
             )
 
-    def _token_id_lists(self, texts):
+    def _token_id_lists(self, texts, cut=True):
         self._check_ready()
         if isinstance(texts, str):
             raise ValueError(
@@ -130,7 +130,7 @@ class TweetTokenizer:
             return []
         ids = self._wordpiece(normalised)
         ids = ids.to_list() if hasattr(ids, "to_list") else ids
-        return [list(row)[: self.sequence_length] for row in ids]
+        return [list(row)[: self.sequence_length] if cut else list(row) for row in ids]
 
     def __call__(self, texts):
         """Token ids `(len(texts), sequence_length)` int32, 0 = padding."""
@@ -140,9 +140,12 @@ class TweetTokenizer:
             token_ids[row, : len(ids)] = ids
         return token_ids
 
-    def tokens(self, texts):
-        """The WordPiece tokens of each tweet (no padding), as strings."""
-        return [[self.vocabulary[i] for i in ids] for ids in self._token_id_lists(texts)]
+    def tokens(self, texts, cut=True):
+        """The WordPiece tokens of each tweet (no padding), as strings.
+
+        `cut=False`: all of them, also past `sequence_length`.
+        """
+        return [[self.vocabulary[i] for i in ids] for ids in self._token_id_lists(texts, cut)]
 
     def save_assets(self, directory):
         with open(os.path.join(directory, VOCABULARY_FILE), "w", encoding="utf-8") as f:

@@ -1,7 +1,7 @@
 """Image datasets for the ViT: digits, MNIST, Fashion-MNIST and CIFAR-10.
 
 Every loader returns `(x_train, y_train), (x_test, y_test)` with images as
-uint8 arrays `(N, height, width, channels)` in 0..255 and labels as int32
+uint8 arrays `(N, height, width, channels)` in 0..255 (digits: 0..16) and labels as int32
 `(N,)`. The model rescales and normalises inside itself, so the same raw
 images go to `fit`, `evaluate` and a loaded preset's `predict`.
 
@@ -63,21 +63,21 @@ _IDX_FILES = {
 def load_digits(test_fraction=0.2, seed=0):
     """The scikit-learn digits (8x8, 10 classes), split stratified.
 
-    Pixel values 0..16 are scaled to 0..255 so every loader gives the same
-    range. With the defaults the test split is the 360 images used by the
-    benchmark (`train_test_split(..., test_size=0.2, stratify=y,
-    random_state=0)`).
+    Pixel values stay 0..16 as scikit-learn gives them (as uint8), so a model
+    trained on them takes `sklearn.datasets.load_digits().images` directly.
+    With the defaults the test split is the 360 images used by the benchmark
+    (`train_test_split(..., test_size=0.2, stratify=y, random_state=0)`).
 
     >>> from zoo.vit.data import load_digits
     >>> (x_train, y_train), (x_test, y_test) = load_digits()
     >>> int(x_train.max()), sorted(set(y_test.tolist())) == list(range(10))
-    (255, True)
+    (16, True)
     """
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
     digits = sklearn_digits()
-    images = np.round(digits.images * (255.0 / 16.0)).astype("uint8")
+    images = digits.images.astype("uint8")  # 0..16
     images = images[..., None]  # (1797, 8, 8, 1)
     labels = digits.target.astype("int32")
     x_train, x_test, y_train, y_test = train_test_split(

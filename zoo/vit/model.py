@@ -76,9 +76,15 @@ class ViT(keras.Model):
             `(images - pixel_mean) / pixel_std` first, so it takes raw pixels.
             None: images are used as given.
         class_names: optional label names, for `classify`.
+        pixel_range: `(low, high)`, the raw pixel values the model was
+            trained on, e.g. `(0, 16)` for scikit-learn's digits or
+            `(0, 255)` for 8-bit images; `predict` and `classify` refuse
+            images with values outside it (a model fed another range answers
+            nonsense without a word). None: not checked.
 
     Call: images `(B, H, W, C)` -> class probabilities `(B, num_classes)`
     (float32), or the pooled vector `(B, D)` when `num_classes` is None.
+    `predict` and `classify` also take one-channel images as `(B, H, W)`.
     `features(images, return_attention_scores=True)` also gives every
     block's attention weights, for attention rollout.
 
@@ -106,6 +112,7 @@ class ViT(keras.Model):
         pixel_mean=None,
         pixel_std=None,
         class_names=None,
+        pixel_range=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -136,6 +143,9 @@ class ViT(keras.Model):
                 f"received {len(class_names)}."
             )
         self.class_names = None if class_names is None else [str(c) for c in class_names]
+        if pixel_range is not None and (len(pixel_range) != 2 or not pixel_range[0] < pixel_range[1]):
+            raise ValueError(f"`pixel_range` must be (low, high) with low < high; received {pixel_range!r}.")
+        self.pixel_range = None if pixel_range is None else [float(v) for v in pixel_range]
 
         self.patch_embedding = PatchEmbedding(
             self.patch_size, self.hidden_dim, use_class_token=True,
@@ -284,6 +294,64 @@ class ViT(keras.Model):
         super().compile(*args, jit_compile=jit_compile, **kwargs)
         compile_updates(self.optimizer)
 
+    def check_images(self, images):
+        """Array images as the model takes them, or a ValueError saying what is wrong.
+
+        `(B, H, W)` gets its channel axis when `channels` is 1; values outside
+        `pixel_range` are refused. Datasets and generators pass unchecked.
+
+        >>> import numpy as np
+        >>> from zoo.vit import ViT
+        >>> model = ViT(8, 4, 1, 1, 8, 8, num_classes=2, channels=1, pixel_range=(0, 16))
+        >>> model.check_images(np.full((3, 8, 8), 16)).shape
+        (3, 8, 8, 1)
+        >>> model.check_images(np.full((3, 8, 8), 255))
+        Traceback (most recent call last):
+        ...
+        ValueError: `images` must hold pixel values in 0..16, the range this model was trained on; received values in 255..255. Rescale them to 0..16 first.
+        """
+        if not isinstance(images, (np.ndarray, list, tuple)) and not ops.is_tensor(images):
+            return images
+        images = np.asarray(images)
+        if images.dtype.kind not in "uif":
+            raise ValueError(f"`images` must be numbers; received an array of dtype {images.dtype}.")
+        if images.ndim == 3 and self.channels == 1:
+            images = images[..., None]  # (B, H, W) -> (B, H, W, 1)
+        self._check_images_shape(images.shape)
+        if self.pixel_range is not None and images.size:
+            low, high = self.pixel_range
+            found_low, found_high = float(images.min()), float(images.max())
+            if found_low < low or found_high > high:
+                raise ValueError(
+                    f"`images` must hold pixel values in {low:g}..{high:g}, the range this model was "
+                    f"trained on; received values in {found_low:g}..{found_high:g}. "
+                    f"Rescale them to {low:g}..{high:g} first."
+                )
+        return images
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Class probabilities for images `(B, H, W, C)` (or `(B, H, W)` with one channel).
+
+        Arrays are checked first (`check_images`).
+        """
+        return super().predict(self.check_images(x), batch_size=batch_size, verbose=verbose,
+                               steps=steps, callbacks=callbacks)
+
+    def input_description(self):
+        """What `predict` takes, for the model card."""
+        height, width = self.image_size
+        shape = f"`(N, {height}, {width}, {self.channels})`"
+        if self.channels == 1:
+            shape += f" or `(N, {height}, {width})`"
+        values = "any values"
+        if self.pixel_range is not None:
+            values = (f"pixel values in {self.pixel_range[0]:g}..{self.pixel_range[1]:g} "
+                      "(others are refused with a ValueError)")
+        returns = f"`(N, {self.num_classes})` class probabilities" if self.head is not None else "features"
+        names = f"; `classify(images)` gives the class names {self.class_names}" if self.class_names else ""
+        return (f"`predict(images)` takes images {shape}, any numeric dtype, raw {values}; "
+                f"the model normalises them itself. It returns {returns}{names}.")
+
     def classify(self, images, batch_size=256):
         """The name of the most probable class of each image (needs `class_names`)."""
         if self.class_names is None or self.head is None:
@@ -309,6 +377,7 @@ class ViT(keras.Model):
                 "pixel_mean": self.pixel_mean,
                 "pixel_std": self.pixel_std,
                 "class_names": self.class_names,
+                "pixel_range": self.pixel_range,
             }
         )
         return config

@@ -82,3 +82,22 @@ def test_shipped_digits_preset_classifies_raw_digits():
     assert np.mean(np.argmax(probabilities, axis=-1) == y_test) >= 0.95
     assert model.classify(x_test[:3]) == [str(int(i)) for i in np.argmax(probabilities[:3], -1)]
     assert to_numpy(model.features(x_test[:1])["pooled_output"]).shape == (1, model.hidden_dim)
+
+
+def test_shipped_digits_preset_takes_scikit_learn_digits_as_they_come():
+    """The card's contract: pixels 0..16 as `sklearn.datasets.load_digits().images`,
+    with or without a channel axis; 0..255 images are refused, not misread."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images, labels = digits.images[-300:], digits.target[-300:]  # float64, 0..16, (300, 8, 8)
+    model = zoo.load("vit-tiny-digits")
+    for x in (images, images[..., None]):
+        accuracy = np.mean(np.argmax(model.predict(x, verbose=0), axis=-1) == labels)
+        assert accuracy >= 0.99, (x.shape, accuracy)
+    assert model.classify(images[:5]) == [str(i) for i in labels[:5]]
+    with pytest.raises(ValueError, match=r"pixel values in 0\.\.16, the range this model was trained on; "
+                                         r"received values in 0\.\.255"):
+        model.predict(np.round(images * 255 / 16), verbose=0)
+    card = open(os.path.join(PRESET, "README.md"), encoding="utf-8").read()
+    assert "pixel values in 0..16" in card and "`(N, 8, 8)`" in card
