@@ -3,8 +3,9 @@ PYTEST = python -m pytest -q -n 2 --durations=15
 
 .PHONY: test test-tf test-jax tutorials docs bench
 
-# Whole suite on TensorFlow, then the layer tests again on JAX.
-test: test-tf test-jax
+# The documentation site (its pages are tested), the whole suite on TensorFlow,
+# then the layer tests again on JAX.
+test: docs test-tf test-jax
 
 test-tf:
 	$(PYTEST) tests
