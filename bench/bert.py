@@ -164,7 +164,8 @@ def pretraining_section(quick):
 
 def finetuning_section(quick):
     from zoo import recipes
-    from zoo.bert.recipes import CLASSIFY, bert_classify, encode_texts, labelled_texts, macro_recall
+    from zoo.bert.recipes import CLASSIFY, bert_classify, labelled_texts, macro_recall
+    from zoo.bert.tokenizer import encode_texts
 
     steps = 4 if quick else FINETUNE_STEPS
     batch_size = 8 if quick else BATCH_SIZE

@@ -16,7 +16,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.compiled_updates import compile_updates
 from zoo.translation import decoding, tokenizers
 
 TOKENIZERS = {
@@ -155,12 +154,6 @@ class Translator(keras.Model):
             source_count = int(np.sum(source_ids[row] != tokenizers.PAD_ID))
             cut.append(alignment[:target_count, :source_count])
         return translations, cut
-
-    def compile(self, *args, **kwargs):
-        """`keras.Model.compile`; the optimizer's updates then run as one XLA
-        computation on TensorFlow (`zoo.compiled_updates`)."""
-        super().compile(*args, **kwargs)
-        compile_updates(self.optimizer)
 
     def get_config(self):
         config = super().get_config()

@@ -38,6 +38,7 @@ Example, a few steps on a tiny backbone:
 import keras
 import numpy as np
 
+from zoo.schedules import warmup_cosine_schedule
 from zoo.tweets import data
 
 # The other TweetEval tasks whose training tweets join the adaptation text.
@@ -71,7 +72,6 @@ def adapt_to_tweets(backbone, tokenizer, texts, steps=None, learning_rate=1e-4, 
     """
     from zoo.bert.pretrainer import BertPretrainer
     from zoo.bert.pretraining_data import pretraining_dataset
-    from zoo.tweets.recipes import warmup_cosine_schedule
 
     texts = list(texts)
     if not texts:

@@ -16,7 +16,6 @@ from keras import ops
 
 import kattn
 from kattn import checks
-from zoo.compiled_updates import compile_updates
 from zoo.tweets.tokenizer import TweetTokenizer
 
 POOLINGS = ("attention", "mean")
@@ -223,12 +222,6 @@ class AttentionPoolingClassifier(keras.Model):
 
     # ------------------------------------------------------------------
     # Saving: settings in the config, the vocabulary as an asset
-    def compile(self, *args, **kwargs):
-        """`keras.Model.compile`; the optimizer's updates then run as one XLA
-        computation on TensorFlow (`zoo.compiled_updates`)."""
-        super().compile(*args, **kwargs)
-        compile_updates(self.optimizer)
-
     # ------------------------------------------------------------------
 
     def save_assets(self, directory):
