@@ -16,9 +16,10 @@ TweetEval sentiment val or test).
 The tweets of a document are unrelated, so the next-sentence task would
 teach nothing: its loss weight is 0 and only the masked LM trains.
 
-Measured (`python -m bench tweets_bert_adapted`, BENCHMARKS.md): one pass over
-the 74,501 tweets, then the `tweets-sentiment-bert` fine-tuning, scored 0.690
-test macro recall against 0.688 without it, within seed noise. A thousand
+Measured (`python -m bench tweets_bert --variant adapted`, BENCHMARKS.md):
+one pass over the 74,501 tweets, then the `tweets-sentiment-bert`
+fine-tuning, scored 0.690 test macro recall against 0.688 without it,
+within seed noise. A thousand
 times fewer tweets than RoBERTa-retrained's 60M is too few to move MiniLM.
 
 Example, a few steps on a tiny backbone:
