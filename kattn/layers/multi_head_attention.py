@@ -15,7 +15,8 @@ class MultiHeadAttention(keras.layers.Layer):
     `softmax(Q K^T / sqrt(key_dim)) V`, and the heads are concatenated and
     projected back. Weight-compatible with `keras.layers.MultiHeadAttention`:
     the same sub-layers (`query`, `key`, `value`, `attention_output`), kernel
-    shapes and `get_weights()` order.
+    shapes and `get_weights()` order. The sub-layers are called, never
+    bypassed, so `model.quantize("int8")` and `enable_lora` work on them.
 
     Args:
         num_heads: number of heads `H`.

@@ -116,12 +116,17 @@ def test_one_training_step_matches_keras_so_the_gradients_do(path, causal):
     x, target = _inputs(2, 6, 8), _inputs(2, 6, 8)
     mask = np.array([[True] * 6, [True] * 4 + [False] * 2])
     weights_after = []
-    for layer, kwargs in ((theirs, {"attention_mask": mask[:, None, :]}), (ours, {"value_mask": mask})):
-        inputs = keras.Input((6, 8))
-        model = keras.Model(inputs, layer(inputs, inputs, use_causal_mask=causal, **kwargs))
+    for layer in (theirs, ours):
+        inputs, keys_present = keras.Input((6, 8)), keras.Input((6,), dtype="bool")
+        if layer is theirs:
+            masks = {"attention_mask": keras.ops.expand_dims(keys_present, 1)}  # (B, 1, Tk)
+        else:
+            masks = {"value_mask": keys_present}
+        outputs = layer(inputs, inputs, use_causal_mask=causal, **masks)
+        model = keras.Model([inputs, keys_present], outputs)
         model.compile(keras.optimizers.SGD(1.0), "mse")
         with kattn.config.use_attention_implementation(path):
-            model.train_on_batch(x, target)
+            model.train_on_batch([x, mask], target)
         weights_after.append(layer.get_weights())
     for theirs_after, ours_after in zip(*weights_after):
         np.testing.assert_allclose(ours_after, theirs_after, atol=1e-5)
