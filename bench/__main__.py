@@ -1,8 +1,15 @@
 """Run benchmarks and rebuild BENCHMARKS.md.
 
-    python -m bench NAME [NAME ...] [--quick]   # e.g. python -m bench attention
-    python -m bench all                          # every benchmark (hours on CPU)
+    python -m bench NAME [NAME ...] [--quick]    # e.g. python -m bench attention
+    python -m bench vit --variant cifar10        # one variant of a benchmark
+    python -m bench all                          # every benchmark and variant (hours on CPU)
     python -m bench report                       # only rebuild BENCHMARKS.md
+    python -m bench --list                       # the benchmarks and their variants
+
+A benchmark is a module `bench/NAME.py` with `run(quick=False, **options)`;
+its optional `VARIANTS` dict maps a variant's name to the options it passes
+(e.g. `vit`'s `cifar10`: another dataset and a time budget). A variant's
+section is stored as `bench/results/NAME_VARIANT.md`.
 """
 
 import argparse
@@ -27,19 +34,26 @@ def available():
     )
 
 
-def run_one(name, quick):
+def variants(name):
+    """The variant names of benchmark `name` (its module's `VARIANTS`)."""
+    return sorted(getattr(importlib.import_module(f"bench.{name}"), "VARIANTS", {}))
+
+
+def run_one(name, quick, variant=None):
     module = importlib.import_module(f"bench.{name}")
+    options = getattr(module, "VARIANTS", {})[variant] if variant else {}
     machine = common.machine_description()
     started = datetime.datetime.now(datetime.timezone.utc)
-    body = module.run(quick=quick)
-    command = f"python -m bench {name}" + (" --quick" if quick else "")
+    body = module.run(quick=quick, **options)
+    command = " ".join(["python -m bench", name] + (["--variant", variant] if variant else [])
+                       + (["--quick"] if quick else []))
     header = (
-        f"<!-- section: {name} -->\n"
+        f"<!-- section: {name}{'_' + variant if variant else ''} -->\n"
         f"Command: `{command}` · machine: {machine} · "
         f"date: {started:%Y-%m-%d %H:%M} UTC\n\n"
     )
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, f"{name}.md"), "w") as f:
+    with open(os.path.join(RESULTS, f"{name}{'_' + variant if variant else ''}.md"), "w") as f:
         f.write(header + body.strip() + "\n")
     print(body)
 
@@ -64,15 +78,30 @@ def report():
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="+", help=f"benchmarks: {', '.join(available())}, all, report")
+    parser.add_argument("names", nargs="*", help=f"benchmarks: {', '.join(available())}, all, report")
+    parser.add_argument("--variant", help="a variant of the benchmark (see --list)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script runs")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and their variants")
     args = parser.parse_args(argv)
-    names = available() if args.names == ["all"] else [n for n in args.names if n != "report"]
-    for name in names:
+    if args.list:
+        for name in available():
+            print(name + "".join(f"\n    --variant {v}" for v in variants(name)))
+        return 0
+    if not args.names:
+        parser.error("name a benchmark, all, or report (see --list)")
+    if args.names == ["all"]:
+        runs = [(name, variant) for name in available() for variant in [None] + variants(name)]
+    else:
+        runs = [(name, args.variant) for name in args.names if name != "report"]
+    for name, variant in runs:
         if name not in available():
             parser.error(f"unknown benchmark {name!r}; available: {', '.join(available())}")
-        run_one(name, args.quick)
+        if variant is not None and variant not in variants(name):
+            parser.error(f"unknown variant {variant!r} of {name}; its variants: {', '.join(variants(name)) or 'none'}")
+    for name, variant in runs:
+        run_one(name, args.quick, variant)
     report()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Interleaved timing for the #10 CPU suite: contestants take turns in one
-process, so a change in machine load hits all of them alike.
+"""The benchmarks' one timing helper: contestants take turns in one process,
+so a change in machine load hits all of them alike.
 
 >>> from bench._timing import interleaved, speedup
 >>> times = interleaved({"a": lambda: None, "b": lambda: None}, rounds=3)

@@ -28,6 +28,7 @@ import time
 import keras
 import numpy as np
 
+from bench import _timing
 from bench import common
 
 # About 12 min and 8 min on the idle 2-core EPYC (from CPU seconds per step
@@ -80,18 +81,12 @@ def _step_time_vs_keras_hub(ours, batches, quick):
     )
     x, y, w = next(iter(batches))
     peer_x = {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
-    repeats = 3 if quick else 8
-    times = {"ours": [], "peer": []}
-    ours.train_on_batch(x, y, sample_weight=w)  # compile both first
-    peer.train_on_batch(peer_x, y["mlm"], sample_weight=w["mlm"])
-    for _ in range(repeats):  # alternate, so that both see the same machine load
-        start = time.perf_counter()
-        ours.train_on_batch(x, y, sample_weight=w)
-        times["ours"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        peer.train_on_batch(peer_x, y["mlm"], sample_weight=w["mlm"])
-        times["peer"].append(time.perf_counter() - start)
-    return {k: float(np.median(v)) for k, v in times.items()}, peer_backbone.count_params()
+    times = _timing.interleaved(  # in turns, so that both see the same machine load
+        {"ours": lambda: ours.train_on_batch(x, y, sample_weight=w),
+         "peer": lambda: peer.train_on_batch(peer_x, y["mlm"], sample_weight=w["mlm"])},
+        rounds=3 if quick else 8, warmup=1,
+    )
+    return {k: _timing.median(v) for k, v in times.items()}, peer_backbone.count_params()
 
 
 def pretraining_section(quick):
@@ -164,7 +159,8 @@ def pretraining_section(quick):
 
 def finetuning_section(quick):
     from zoo import recipes
-    from zoo.bert.recipes import CLASSIFY, bert_classify, encode_texts, labelled_texts, macro_recall
+    from zoo.bert.recipes import CLASSIFY, bert_classify, labelled_texts, macro_recall
+    from zoo.bert.tokenizer import encode_texts
 
     steps = 4 if quick else FINETUNE_STEPS
     batch_size = 8 if quick else BATCH_SIZE

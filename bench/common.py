@@ -1,4 +1,5 @@
-"""Shared helpers for benchmarks: machine description, timing, result files.
+"""Shared helpers for benchmarks: machine description and Markdown tables
+(timing: `bench._timing`).
 
 Each benchmark module `bench/NAME.py` defines `run(quick=False) -> str`, which
 measures and returns a Markdown section (tables, a sentence per finding).
@@ -9,7 +10,6 @@ stored section.
 
 import os
 import platform
-import time
 
 from zoo import quiet_start
 
@@ -60,22 +60,6 @@ def vector_instructions(flags):
     if "avx512f" not in flags:
         return "AVX2" if "avx2" in flags else "no AVX2"
     return "AVX-512, BF16" if "avx512_bf16" in flags else "AVX-512"
-
-
-def time_call(fn, warmup=2, repeats=5, min_seconds=1.0):
-    """Median seconds per call of `fn()` after `warmup` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    start_all = time.perf_counter()
-    while len(times) < repeats or time.perf_counter() - start_all < min_seconds:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-        if len(times) >= 50:
-            break
-    times.sort()
-    return times[len(times) // 2]
 
 
 def table(header, rows):

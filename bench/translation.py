@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from bench import _timing
 from bench import common
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,9 +102,9 @@ def decoding_speed(quick=False):
     cached, uncached = search(True), search(False)
     same = bool(np.array_equal(ops.convert_to_numpy(cached(source)[0]),
                                ops.convert_to_numpy(uncached(source)[0])))
-    with_cache = common.time_call(lambda: cached(source)[0].numpy(), warmup=1, repeats=3)
-    without_cache = common.time_call(lambda: uncached(source)[0].numpy(), warmup=1, repeats=3)
-    return length, with_cache, without_cache, same
+    times = _timing.interleaved({"cache": lambda: cached(source)[0].numpy(),
+                                 "no cache": lambda: uncached(source)[0].numpy()}, rounds=3, warmup=1)
+    return length, _timing.median(times["cache"]), _timing.median(times["no cache"]), same
 
 
 def run(quick=False):

@@ -1,7 +1,7 @@
 """Tatoeba Spanish -> English: our Transformer beside the KerasHub peer, same run.
 
     python -m bench translation_anki        # 35 training minutes each, side by side
-    python -m bench translation_anki_rnn    # our RNN with additive attention
+    python -m bench translation_anki --variant rnn    # our RNN with additive attention, alone
 
 The split of ../shared/ANCHORS.md: spa.txt shuffled with numpy
 default_rng(0), the last 2,000 pairs test, the previous 2,000 validation,
@@ -61,10 +61,34 @@ def samples(result):
     return [f"- `{s}` -> `{p}` (reference: `{r}`)" for s, p, r in result["samples"]]
 
 
-def run(quick=False):
+RNN_TRAIN_MINUTES = 25  # shorter than the Transformer's 35: that session's CPU time was short
+VARIANTS = {"rnn": dict(model="rnn")}
+
+
+def run(quick=False, model="transformer"):
+    if model == "rnn":
+        minutes = 0.2 if quick else RNN_TRAIN_MINUTES
+        return report_rnn(train_side_by_side([("rnn", 0)], minutes, quick)["rnn"], minutes)
     minutes = 0.2 if quick else TRAIN_MINUTES
     results = train_side_by_side([("transformer", 0), ("peer", 1)], minutes, quick)
     return report(results["transformer"], results["peer"], minutes)
+
+
+def report_rnn(rnn, minutes):
+    """The Markdown section of the RNN worker's result dict."""
+    return "\n".join([
+        "## Translation: Tatoeba Spanish -> English, RNN with additive attention",
+        "",
+        "`python -m zoo train translation-anki-rnn`: `RNNAttentionTranslator` (embeddings 256, "
+        "bidirectional GRU 256 encoder, GRU 256 decoder attending over the encoder states), "
+        f"cased WordPiece, Adam 1e-3, label smoothing 0.1, batch 64; {minutes:g} minutes on one "
+        "core with one TensorFlow thread, like each contestant of `python -m bench translation_anki` "
+        "(which had 35).",
+        "",
+        common.table(HEADER, [row("ours (`RNNAttentionTranslator`)", rnn)]),
+        "",
+        *samples(rnn),
+    ])
 
 
 def report(ours, peer, minutes):

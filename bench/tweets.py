@@ -94,7 +94,7 @@ def minilm_note():
             "(the full recipe `tweets-sentiment-bert`, section \"MiniLM fine-tuned on TweetEval "
             "sentiment, full recipe\") and, for a short budget in training steps, by "
             "`python -m bench bert`; both score the same 12,284 test tweets. "
-            "`python -m bench tweets_bert_adapted` runs the same fine-tuning after masked-LM "
+            "`python -m bench tweets_bert --variant adapted` runs the same fine-tuning after masked-LM "
             "adaptation of MiniLM to 74,501 tweets (`tweets-sentiment-bert-adapted`).")
 
 

@@ -11,8 +11,8 @@ sentiment val macro recall, then scored on all 12,284 TweetEval sentiment test
 tweets. The trained model is written to `runs/tweets-sentiment-bert` (about
 90 MB, not shipped). `python -m bench bert` measures a short step budget of
 the same fine-tuning; this is the full recipe. `python -m bench
-tweets_bert_adapted` runs `tweets-sentiment-bert-adapted` (MiniLM adapted to
-tweets by masked LM first) through `run_recipe` below.
+tweets_bert --variant adapted` runs `tweets-sentiment-bert-adapted` (MiniLM adapted to
+tweets by masked LM first) with `--variant adapted`.
 """
 
 import os
@@ -29,25 +29,26 @@ PEERS = [  # test macro recall: ../shared/ANCHORS.md and the TweetEval paper
 ]
 
 
-def run(quick=False):
-    return run_recipe("tweets-sentiment-bert", "tweets_bert", adapted=False, quick=quick)
+VARIANTS = {"adapted": dict(adapted=True)}
 
 
-def run_recipe(recipe, bench_name, adapted, quick=False):
-    """Train `recipe` in full (`zoo.training.train`) and describe the result in Markdown.
+def run(quick=False, adapted=False):
+    """Train the recipe in full (`zoo.training.train`) and describe the result in Markdown.
 
-    `adapted`: whether the recipe adapts MiniLM by masked LM before fine-tuning
-    (`tweets-sentiment-bert-adapted`); it changes only the text.
+    `adapted`: run `tweets-sentiment-bert-adapted`, which adapts MiniLM by
+    masked LM before the same fine-tuning.
     """
     from zoo import recipes
     from zoo import training
     from zoo.tweets.recipes import MINILM
 
+    recipe = "tweets-sentiment-bert-adapted" if adapted else "tweets-sentiment-bert"
+    command = "python -m bench tweets_bert" + (" --variant adapted" if adapted else "")
     output = tempfile.mkdtemp() if quick else os.path.join(ROOT, "runs", recipe)
     started = time.perf_counter()
     result = training.train(
         recipe, recipes.Options(quick=quick), output=output,
-        workdir=tempfile.mkdtemp(), command=f"python -m bench {bench_name}", verbose=2,
+        workdir=tempfile.mkdtemp(), command=command, verbose=2,
     )
     minutes = (time.perf_counter() - started) / 60
     load_at_end = os.getloadavg()[0]

@@ -24,7 +24,6 @@ import keras
 from keras import ops as K
 
 from kattn import config
-from kattn.dropout import dropout
 
 # A large negative logit that still fits float32; masked logits get it before
 # the softmax, and their weights are then set to exactly zero.
@@ -106,27 +105,20 @@ def masked_softmax(logits, mask=None, axis=-1):
     [[0.5, 0.5, 0.0]]
     """
     dtype = keras.backend.standardize_dtype(getattr(logits, "dtype", "float32"))
-    if mask is not None:
-        mask = K.cast(mask, "bool")
-    weights = _softmax_in_float32(logits, mask, axis)
-    if mask is not None:
-        # A row with no visible key would be uniform: make it all zeros.
-        sees_a_key = K.any(mask, axis=axis, keepdims=True)
-        weights = weights * K.cast(sees_a_key, "float32")
-    return K.cast(weights, dtype)
-
-
-def _softmax_in_float32(logits, mask, axis=-1):
-    """Float32 softmax with masked logits set to -1e9; rows that see no key
-    come out uniform (callers that allow such rows zero them)."""
     logits = K.cast(logits, "float32")
     if mask is not None:
+        mask = K.cast(mask, "bool")
+        # exp(-1e9 - max) underflows to exactly 0: masked keys get weight 0.
         logits = K.where(mask, logits, _MASKED_LOGIT)
     if logits.shape[axis] == 1:
-        return K.ones_like(logits)  # one key gets all the weight
-    # exp(-1e9 - max) underflows to exactly 0: masked keys get weight 0 in
-    # every row that has a visible key.
-    return K.softmax(logits, axis=axis)
+        weights = K.ones_like(logits)  # one key gets all the weight (Keras warns on softmax)
+    else:
+        weights = K.softmax(logits, axis=axis)
+    if mask is None:
+        return K.cast(weights, dtype)
+    # A row with no visible key would come out uniform: make it all zeros.
+    sees_a_key = K.any(mask, axis=axis, keepdims=True)
+    return K.cast(weights * K.cast(sees_a_key, "float32"), dtype)
 
 
 # ----------------------------------------------------------------------------
@@ -178,9 +170,11 @@ def scaled_dot_product_attention(
     Returns:
         `(B, Tq, H, Dv)`, and the weights `(B, H, Tq, Tk)` if asked.
 
-    The fused path (`keras.ops.dot_product_attention`) runs when the weights
-    are not requested, dropout is inactive, values and keys have the same
-    head size and `kattn.config` selects it; the explicit path otherwise. Query rows with no visible key give zeros on both.
+    Two paths that agree to float32 rounding: the explicit one (the formula
+    step by step; the only one that returns the weights or applies dropout)
+    and the fused `keras.ops.dot_product_attention` (flash kernels on GPUs
+    under JAX and PyTorch). `kattn.config` chooses between them when both
+    could run. Query rows with no visible key give zeros on both.
 
     >>> import numpy as np
     >>> from kattn.ops import scaled_dot_product_attention
@@ -189,192 +183,39 @@ def scaled_dot_product_attention(
     >>> tuple(out.shape)
     (2, 5, 4, 8)
     """
-    head_dim = query.shape[-1]
     if scale is None:
-        scale = 1.0 / math.sqrt(head_dim)
-    dropout_active = bool(training) and dropout_rate > 0.0
-
+        scale = 1.0 / math.sqrt(query.shape[-1])  # the one place 1/sqrt(d) is chosen
     if mask is not None:
-        mask = _as_4d_mask(mask)
-
-    if uses_fused_path(return_attention_scores, dropout_active, value.shape[-1] == head_dim):
-        return _fused_attention(query, key, value, mask, is_causal, scale)
-
-    # Scale the query first (as keras.layers.MultiHeadAttention does): smaller
-    # logits are kinder to float16, and (B, Tq, H, D) is smaller than the logits.
-    query = K.multiply(query, K.cast(scale, query.dtype))
-    attended = heads_first_attention(
-        K.transpose(query, (0, 2, 1, 3)),  # (B, H, Tq, D)
-        K.transpose(key, (0, 2, 1, 3)),  # (B, H, Tk, D)
-        K.transpose(value, (0, 2, 1, 3)),  # (B, H, Tk, Dv)
-        mask=mask,
-        is_causal=is_causal,
-        dropout_rate=dropout_rate,
-        return_attention_scores=return_attention_scores,
-        training=training,
-        seed=seed,
-    )
-    if return_attention_scores:
-        output, weights = attended
-        return K.transpose(output, (0, 2, 1, 3)), weights  # (B, Tq, H, Dv)
-    return K.transpose(attended, (0, 2, 1, 3))  # (B, Tq, H, Dv)
-
-
-def uses_fused_path(return_attention_scores, dropout_active, same_head_sizes):
-    """Whether `scaled_dot_product_attention` runs the fused kernel.
-
-    It does when the weights are not requested, dropout is inactive, keys and
-    values have the same head size (the JAX kernels need it) and
-    `kattn.config` resolves to "fused".
-
-    >>> import kattn
-    >>> from kattn.ops import uses_fused_path
-    >>> with kattn.config.use_attention_implementation("fused"):
-    ...     uses_fused_path(False, False, True), uses_fused_path(True, False, True)
-    (True, False)
-    """
-    return (
+        mask = _as_4d_mask(mask)  # (B or 1, H or 1, Tq, Tk)
+    dropout_active = bool(training) and dropout_rate > 0.0
+    fused = (
         not return_attention_scores
         and not dropout_active
-        and same_head_sizes
+        and value.shape[-1] == query.shape[-1]  # JAX's kernels need one head size
         and config.resolved_attention_implementation() == "fused"
+    )
+    if fused:
+        return _fused_attention(query, key, value, mask, is_causal, scale)
+    return _explicit_attention(
+        query, key, value, mask, is_causal, scale,
+        dropout_rate if dropout_active else 0.0, return_attention_scores, seed,
     )
 
 
-def heads_first_attention(
-    scaled_query,
-    key,
-    value,
-    mask=None,
-    is_causal=False,
-    dropout_rate=0.0,
-    return_attention_scores=False,
-    training=False,
-    seed=None,
-):
-    """The explicit path on heads-first tensors: softmax(Q K^T) V per head.
-
-    Two batched matmuls in `(B, H, T, D)` layout, so nothing is transposed
-    between them (the transpose of the keys folds into the matmul). The
-    queries come already multiplied by the scale (e.g. `1 / sqrt(D)` folded
-    into the query projection), so this function does not scale.
-
-    In a TensorFlow graph that XLA does not compile, long inputs (scores of
-    at least `MIN_SCORES_TO_CUT` entries) run one head (and, for a batch of
-    known size, one sequence) at a time, with the same result: see
-    `_pieces_per_axis`.
-
-    Args:
-        scaled_query: `(B, H, Tq, D)`.
-        key: `(B, H, Tk, D)`.
-        value: `(B, H, Tk, Dv)`.
-        mask: boolean, broadcastable to `(B, H, Tq, Tk)` (rank 2, 3 or 4).
-        is_causal, dropout_rate, return_attention_scores, training, seed: as
-            in `scaled_dot_product_attention`.
-
-    Returns:
-        `(B, H, Tq, Dv)`, and the weights `(B, H, Tq, Tk)` if asked.
-
-    >>> import numpy as np
-    >>> from kattn.ops import heads_first_attention
-    >>> q = np.random.rand(2, 4, 5, 8).astype("float32")   # (B, heads, T, head_dim)
-    >>> out = heads_first_attention(q / np.sqrt(8), q, q, is_causal=True)
-    >>> tuple(out.shape)
-    (2, 4, 5, 8)
-    """
-    if mask is not None:
-        mask = _as_4d_mask(mask)
-    rows, heads = _pieces_per_axis(scaled_query, key)
-    if rows * heads == 1:
-        return _attend(scaled_query, key, value, mask, is_causal, dropout_rate,
-                       return_attention_scores, training, seed)
-    # The same math, one (sequence, head) piece at a time; see `_pieces_per_axis`.
-    attended = [
-        _attend(q, k, v, m, is_causal, dropout_rate, return_attention_scores, training, seed)
-        for q, k, v, m in zip(*(_cut(t, rows, heads) for t in (scaled_query, key, value, mask)))
-    ]
-    if not return_attention_scores:
-        return _join(attended, rows, heads)  # (B, H, Tq, Dv)
-    outputs, weights = zip(*attended)
-    return _join(outputs, rows, heads), _join(weights, rows, heads)
-
-
-# Score matrices of at least this many entries (Tq x Tk) are computed one
-# piece at a time in TensorFlow graphs; see `_pieces_per_axis`.
-MIN_SCORES_TO_CUT = 256 * 256
-# At most this many (sequence, head) pieces; past it, one piece per head.
-MAX_PIECES = 16
-
-
-def _pieces_per_axis(query, key):
-    """How many pieces `heads_first_attention` cuts the batch and head axes into.
-
-    `(1, 1)`, the whole tensors at once, except in a TensorFlow graph that
-    XLA does not compile (`kattn.compiled_call.traced_as_tensorflow_graph`)
-    when the scores `(Tq, Tk)` hold at least `MIN_SCORES_TO_CUT` entries.
-    There each head is a separate chain of ops (matmul, softmax, matmul, and
-    their gradients), and so is each sequence when the batch size is known
-    while tracing and batch x heads is at most `MAX_PIECES`. TensorFlow's
-    executor runs independent chains side by side, one per core, and one
-    piece's scores fit in the cache, where the whole `(B, H, Tq, Tk)` tensor
-    does not. With TensorFlow's default CPU kernels, 4 encoder blocks at 512
-    tokens trained 1.20x as fast as keras_hub's this way against 1.10x on
-    whole tensors (width 256; 1.05x against 0.99x at width 512; `python -m
-    bench encoder_default_cpu`); with oneDNN's kernels it made no measurable
-    difference. XLA and JAX get the whole tensors: they plan their own loops.
-    """
-    from kattn.compiled_call import traced_as_tensorflow_graph
-
-    if not traced_as_tensorflow_graph():
-        return 1, 1  # first: other backends' symbolic sizes cannot be compared below
-    query_length, key_length = query.shape[2], key.shape[2]
-    if query_length is None or key_length is None or query_length * key_length < MIN_SCORES_TO_CUT:
-        return 1, 1
-    batch, heads = query.shape[0], query.shape[1]
-    if heads is None:
-        return 1, 1
-    rows = batch if batch is not None and batch * heads <= MAX_PIECES else 1
-    return rows, heads
-
-
-def _cut(tensor, rows, heads):
-    """`tensor` `(B, H, ...)` as `rows x heads` pieces `(B / rows, H / heads, ...)`,
-    row after row. An axis of size 1 (a mask broadcast over it) is not cut:
-    every piece shares it. None gives None for every piece."""
-    if tensor is None:
-        return [None] * (rows * heads)
-    by_row = [tensor] * rows if rows == 1 or tensor.shape[0] == 1 else K.split(tensor, rows, axis=0)
-    return [
-        piece
-        for row in by_row
-        for piece in ([row] * heads if heads == 1 or row.shape[1] == 1 else K.split(row, heads, axis=1))
-    ]
-
-
-def _join(pieces, rows, heads):
-    """The inverse of `_cut`: `rows x heads` pieces back into one tensor."""
-    by_row = [K.concatenate(pieces[r * heads : (r + 1) * heads], axis=1) for r in range(rows)]
-    return by_row[0] if rows == 1 else K.concatenate(by_row, axis=0)
-
-
-def _attend(scaled_query, key, value, mask, is_causal, dropout_rate, return_attention_scores,
-            training, seed):
-    """`heads_first_attention` on whole tensors (the mask is rank 4 or None)."""
-    # (B, H, Tq, D) x (B, H, D, Tk): the swap becomes the matmul's transpose flag.
-    logits = K.matmul(scaled_query, K.swapaxes(key, -1, -2))  # (B, H, Tq, Tk)
-    if is_causal and mask is None:
-        # Every query sees at least key 0: no empty row to zero out.
-        causal = causal_mask(K.shape(scaled_query)[2], K.shape(key)[2])  # (Tq, Tk)
-        weights = K.cast(_softmax_in_float32(logits, causal), logits.dtype)
-    else:
-        if is_causal:
-            causal = causal_mask(K.shape(scaled_query)[2], K.shape(key)[2])
-            mask = K.logical_and(mask, causal)
-        weights = masked_softmax(logits, mask)  # (B, H, Tq, Tk)
+def _explicit_attention(query, key, value, mask, is_causal, scale, dropout_rate,
+                        return_attention_scores, seed):
+    """The lecture's formula: scale -> Q K^T -> masked softmax -> dropout -> weights V."""
+    # Scale the queries (smaller than the logits, and kinder to float16).
+    query = K.multiply(query, K.cast(scale, query.dtype))  # (B, Tq, H, D)
+    logits = K.einsum("bqhd,bkhd->bhqk", query, key)  # (B, H, Tq, Tk)
+    if is_causal:
+        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])  # (Tq, Tk)
+        mask = causal if mask is None else K.logical_and(mask, causal)
+    weights = masked_softmax(logits, mask)  # (B, H, Tq, Tk), rows sum to 1 or 0
     dropped = weights
-    if bool(training) and dropout_rate > 0.0:
-        dropped = dropout(weights, dropout_rate, seed=seed)
-    output = K.matmul(dropped, value)  # (B, H, Tq, Dv)
+    if dropout_rate > 0.0:
+        dropped = keras.random.dropout(weights, dropout_rate, seed=seed)
+    output = K.einsum("bhqk,bkhv->bqhv", dropped, value)  # (B, Tq, H, Dv)
     if return_attention_scores:
         return output, weights
     return output
@@ -386,12 +227,11 @@ def _fused_attention(query, key, value, mask, is_causal, scale):
         query, key, value, mask=mask, scale=scale, is_causal=is_causal
     )  # (B, Tq, H, Dv)
     if mask is None:
-        return output
+        return output  # causal or no mask: every query sees at least one key
     # The fused kernel gives a uniform average where a query sees no key;
     # the contract (and the explicit path) gives zeros there.
     if is_causal:
-        causal = causal_mask(K.shape(query)[1], K.shape(key)[1])[None, None]
-        mask = K.logical_and(mask, causal)
+        mask = K.logical_and(mask, causal_mask(K.shape(query)[1], K.shape(key)[1]))
     sees_a_key = K.any(mask, axis=-1)  # (B, H, Tq), maybe broadcast dims of 1
     sees_a_key = K.transpose(sees_a_key, (0, 2, 1))[..., None]  # (B, Tq, H, 1)
     return K.where(sees_a_key, output, K.zeros_like(output))

@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from kattn import checks
-from kattn.dropout import Dropout
 from kattn import ops as attention_ops
 
 SCORES = ("dot", "scaled_dot", "bilinear", "cosine", "additive")
@@ -70,7 +69,7 @@ class Attention(keras.layers.Layer):
             )
         self.use_bias = use_bias
         self.dropout = checks.rate("dropout", dropout)
-        self.weights_dropout = Dropout(self.dropout, dtype=self.dtype_policy)
+        self.weights_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.supports_masking = True
 
     def build(self, query_shape, keys_shape, values_shape=None):

@@ -1,7 +1,5 @@
 """Multi-head attention with masks and a key/value cache."""
 
-import math
-
 import keras
 from keras import ops
 
@@ -17,7 +15,8 @@ class MultiHeadAttention(keras.layers.Layer):
     `softmax(Q K^T / sqrt(key_dim)) V`, and the heads are concatenated and
     projected back. Weight-compatible with `keras.layers.MultiHeadAttention`:
     the same sub-layers (`query`, `key`, `value`, `attention_output`), kernel
-    shapes and `get_weights()` order.
+    shapes and `get_weights()` order. The sub-layers are called, never
+    bypassed, so `model.quantize("int8")` and `enable_lora` work on them.
 
     Args:
         num_heads: number of heads `H`.
@@ -99,7 +98,7 @@ class MultiHeadAttention(keras.layers.Layer):
         return self.value_dim or self.key_dim
 
     def _projection(self, name, equation, output_shape, bias_axes):
-        return keras.layers.EinsumDense(
+        dense = keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes if self.use_bias else None,
@@ -112,6 +111,10 @@ class MultiHeadAttention(keras.layers.Layer):
             dtype=self.dtype_policy,
             name=name,
         )
+        # Padding masks are applied by the attention below; a projection lets
+        # the Keras mask of its input pass instead of warning that it drops it.
+        dense.supports_masking = True
+        return dense
 
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape
@@ -121,6 +124,7 @@ class MultiHeadAttention(keras.layers.Layer):
                     f"`{name}` must have shape (batch, length, features); "
                     f"received shape {tuple(shape)}."
                 )
+        self._feature_sizes = {"query": query_shape[-1], "key": key_shape[-1], "value": value_shape[-1]}
         heads, key_dim, value_dim = self.num_heads, self.key_dim, self.head_value_dim
         # (B, T, D) -> (B, T, H, head_dim)
         self.query_dense = self._projection("query", "abc,cde->abde", (None, heads, key_dim), "de")
@@ -143,8 +147,8 @@ class MultiHeadAttention(keras.layers.Layer):
         checks.same_size("batch size", "query", batch, "key", key.shape[0])
         checks.same_size("length", "key", key.shape[1], "value", value.shape[1])
         for name, tensor in (("query", query), ("key", key), ("value", value)):
-            layer = {"query": self.query_dense, "key": self.key_dense, "value": self.value_dense}[name]
-            checks.same_size("feature size", name, tensor.shape[-1], f"{name} projection input", layer.kernel.shape[0])
+            expected = self._feature_sizes[name]
+            checks.same_size("feature size", name, tensor.shape[-1], f"{name} projection input", expected)
         key_length = key.shape[1]
         if cache is not None:
             expected = (batch, 2, None, self.num_heads, self.key_dim)
@@ -178,25 +182,47 @@ class MultiHeadAttention(keras.layers.Layer):
         if key is None:
             key = value
         self._check_inputs(query, value, key, query_mask, value_mask, attention_mask, cache, cache_update_index)
+        reads_cache_only = cache is not None and cache_update_index is None
 
-        self_attention = query is value and key is value and cache is None
-        mask = attention_ops.merge_masks(
-            query_mask=query_mask, key_mask=value_mask, attention_mask=attention_mask
-        )  # broadcastable to (B, Tq, Tk), or None
-        if self_attention and self.head_value_dim == self.key_dim:
-            attended = self._self_attention(
-                query, mask, use_causal_mask, return_attention_scores, training
-            )
+        # 1. Project every token to each head's queries, keys and values.
+        queries = self.query_dense(query)  # (B, Tq, H, key_dim)
+        if reads_cache_only:  # precomputed keys/values, e.g. cross-attention while decoding
+            keys, values = cache[:, 0], cache[:, 1]  # (B, max_length, H, key_dim)
         else:
-            attended = self._general_attention(
-                query, value, key, mask, use_causal_mask, return_attention_scores,
-                training, cache, cache_update_index,
-            )
-        if cache is not None:
-            attended, cache = attended
+            keys = self.key_dense(key)  # (B, Tk, H, key_dim)
+            values = self.value_dense(value)  # (B, Tk, H, value_dim)
+
+        # 2. Decoding: write this call's keys/values into the cache, attend to all of it.
+        if cache is not None and not reads_cache_only:
+            keys, values, cache = self._update_cache(cache, keys, values, cache_update_index)
+
+        # 3. Which keys each query may see. Causal attention with no other mask
+        # (the usual training case) lets the attention kernel build the mask.
+        causal_only = use_causal_mask and cache is None and all(
+            m is None for m in (query_mask, value_mask, attention_mask)
+        )
+        mask = None if causal_only else self._attention_mask(
+            queries, keys, query_mask, value_mask, attention_mask, use_causal_mask,
+            cache_update_index,
+        )  # broadcastable to (B, Tq, Tk), or None
+
+        # 4. softmax(Q K^T / sqrt(key_dim)) V for every head.
+        attended = attention_ops.scaled_dot_product_attention(
+            queries,
+            keys,
+            values,
+            mask=mask,
+            is_causal=causal_only,  # the kernel builds the causal mask itself
+            dropout_rate=self.dropout,
+            return_attention_scores=return_attention_scores,
+            training=training,
+            seed=self.seed_generator,
+        )  # (B, Tq, H, value_dim)
         if return_attention_scores:
             attended, scores = attended  # scores: (B, H, Tq, Tk)
-        output = self._project_output(attended)  # (B, Tq, output_dim)
+
+        # 5. Concatenate the heads and project back.
+        output = self.output_dense(attended)  # (B, Tq, output_dim)
 
         results = (output,)
         if return_attention_scores:
@@ -205,156 +231,35 @@ class MultiHeadAttention(keras.layers.Layer):
             results += (cache,)
         return results[0] if len(results) == 1 else results
 
-    def _general_attention(
-        self, query, value, key, mask, use_causal_mask, return_attention_scores,
-        training, cache, cache_update_index,
-    ):
-        """Separate projections: cross-attention, and decoding with a cache.
+    def _update_cache(self, cache, new_keys, new_values, cache_update_index):
+        """Write `new_keys`/`new_values` `(B, Tq, H, d)` at `cache_update_index`.
 
-        Returns what `scaled_dot_product_attention` returns, `(B, Tq, H, Dv)`
-        (and the weights), then the updated cache when there is one.
+        Returns the keys and values of every cache position `(B, max_length,
+        H, d)` and the updated cache `(B, 2, max_length, H, d)`.
         """
-        query_length = ops.shape(query)[1]
-        queries = self._project(self.query_dense, query)  # (B, Tq, H, key_dim)
-        causal_offset = 0
-        written = None  # keys that exist: all, or those written to the cache
-        if cache is None:
-            keys = self._project(self.key_dense, key)  # (B, Tk, H, key_dim)
-            values = self._project(self.value_dense, value)  # (B, Tk, H, value_dim)
-        elif cache_update_index is None:
-            keys, values = cache[:, 0], cache[:, 1]  # precomputed, read only
-        else:
-            new_keys = self._project(self.key_dense, key)  # (B, Tq, H, key_dim)
-            new_values = self._project(self.value_dense, value)
-            start = [0, cache_update_index, 0, 0]
-            keys = ops.slice_update(cache[:, 0], start, ops.cast(new_keys, cache.dtype))
-            values = ops.slice_update(cache[:, 1], start, ops.cast(new_values, cache.dtype))
-            cache = ops.stack([keys, values], axis=1)  # (B, 2, max_length, H, key_dim)
-            keys = ops.cast(keys, queries.dtype)
-            values = ops.cast(values, queries.dtype)
-            causal_offset = cache_update_index
-            if not use_causal_mask:
-                key_positions = ops.arange(ops.shape(keys)[1], dtype="int32")
-                last_written = ops.cast(cache_update_index, "int32") + query_length
-                written = key_positions[None, :] < last_written  # (1, max_length)
+        start = [0, cache_update_index, 0, 0]
+        keys = ops.slice_update(cache[:, 0], start, ops.cast(new_keys, cache.dtype))
+        values = ops.slice_update(cache[:, 1], start, ops.cast(new_values, cache.dtype))
+        cache = ops.stack([keys, values], axis=1)
+        return ops.cast(keys, new_keys.dtype), ops.cast(values, new_values.dtype), cache
 
-        # Causal attention with no other mask (the usual training case): let
-        # the kernel build the causal mask itself (cheaper, and no query row
-        # can be empty since key 0 is always visible).
-        causal_only = use_causal_mask and cache is None and mask is None
-        causal = None
-        if use_causal_mask and not causal_only:
-            causal = attention_ops.causal_mask(query_length, ops.shape(keys)[1], causal_offset)
+    def _attention_mask(self, queries, keys, query_mask, value_mask, attention_mask,
+                        use_causal_mask, cache_update_index):
+        """Padding, attention and causal masks merged into one boolean mask
+        broadcastable to `(B, Tq, Tk)`, or None."""
         mask = attention_ops.merge_masks(
-            attention_mask=mask, causal=written if causal is None else causal
-        )  # broadcastable to (B, Tq, Tk)
-
-        attended = attention_ops.scaled_dot_product_attention(
-            queries,
-            keys,
-            values,
-            mask=mask,
-            is_causal=causal_only,
-            dropout_rate=self.dropout,
-            return_attention_scores=return_attention_scores,
-            training=training,
-            seed=self.seed_generator,
+            query_mask=query_mask, key_mask=value_mask, attention_mask=attention_mask
         )
-        if cache is not None:
-            return attended, cache
-        return attended
-
-    def _self_attention(self, inputs, mask, use_causal_mask, return_attention_scores, training):
-        """Self-attention with one projection matmul and heads-first math.
-
-        The query, key and value kernels (`(D, H, d)` each, the Keras layout)
-        are concatenated into one `(D, 3 H d)` kernel, the query part scaled by
-        `1 / sqrt(d)`, so one matmul gives scaled queries, keys and values.
-        This saves two of the three input-gradient matmuls and their sum in
-        the backward pass, the scaling of the queries, and two of the four
-        transposes around the attention core; like every projection here it
-        is a plain 2-D matmul (see `_affine`). The weights stay the three
-        Keras-compatible sub-layers; only the arithmetic is grouped.
-
-        Returns `(B, T, H, d)` (and the weights `(B, H, T, T)` if asked).
-        """
-        heads, head_dim = self.num_heads, self.key_dim
-        batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
-        matrices = (
-            self._matrix(self.query_dense, scale=1.0 / math.sqrt(head_dim)),
-            self._matrix(self.key_dense),
-            self._matrix(self.value_dense),
-        )  # ((D, H d), (H d,) or None) each
-        kernel = ops.concatenate([kernel for kernel, _ in matrices], axis=-1)  # (D, 3 H d)
-        bias = None if not self.use_bias else ops.concatenate([bias for _, bias in matrices], axis=0)
-        projected = self._affine(inputs, kernel, bias)  # (B, T, 3 H d)
-        projected = ops.reshape(projected, (batch, length, 3, heads, head_dim))  # (B, T, 3, H, d)
-        dropout_active = bool(training) and self.dropout > 0.0
-        if attention_ops.uses_fused_path(return_attention_scores, dropout_active, True):
-            return attention_ops.scaled_dot_product_attention(
-                projected[:, :, 0], projected[:, :, 1], projected[:, :, 2],
-                mask=mask, is_causal=use_causal_mask, scale=1.0,
-            )  # (B, T, H, d)
-        queries, keys, values = ops.unstack(ops.transpose(projected, (2, 0, 3, 1, 4)), num=3)  # (B, H, T, d) each
-        attended = attention_ops.heads_first_attention(
-            queries, keys, values,
-            mask=mask,
-            is_causal=use_causal_mask,
-            dropout_rate=self.dropout,
-            return_attention_scores=return_attention_scores,
-            training=training,
-            seed=self.seed_generator,
-        )
-        if return_attention_scores:
-            attended, scores = attended
-            return ops.transpose(attended, (0, 2, 1, 3)), scores  # (B, T, H, d)
-        return ops.transpose(attended, (0, 2, 1, 3))  # (B, T, H, d)
-
-    def _matrix(self, dense, scale=None):
-        """`dense`'s kernel as a 2-D matrix and its bias as a vector, in the
-        compute dtype, optionally multiplied by `scale`.
-
-        Query/key/value kernels `(D, H, d)` -> `(D, H d)`; the output kernel
-        `(H, d, D_out)` -> `(H d, D_out)`; biases -> `(features_out,)` or None.
-        """
-        kernel = ops.cast(dense.kernel, self.compute_dtype)
-        if dense is self.output_dense:
-            kernel = ops.reshape(kernel, (-1, kernel.shape[-1]))
-        else:
-            kernel = ops.reshape(kernel, (kernel.shape[0], -1))
-        bias = ops.reshape(ops.cast(dense.bias, self.compute_dtype), (-1,)) if self.use_bias else None
-        if scale is not None:
-            scale = ops.cast(scale, self.compute_dtype)
-            kernel = kernel * scale
-            bias = None if bias is None else bias * scale
-        return kernel, bias
-
-    @staticmethod
-    def _affine(tensor, kernel, bias):
-        """`tensor @ kernel + bias` over the last axis, as one 2-D matmul.
-
-        (`keras.ops.matmul` of a rank-3 tensor by a matrix is a `tensordot`,
-        i.e. a reshape and a plain matmul; on TensorFlow the einsum of `EinsumDense` is a
-        batched matmul that broadcasts the kernel over the batch, whose
-        kernel gradient builds a `(B, D_in, D_out)` tensor and sums it.)
-        """
-        projected = ops.matmul(tensor, kernel)
-        return projected if bias is None else projected + bias
-
-    def _project(self, dense, tensor):
-        """`(B, T, D)` -> `(B, T, H, head_dim)` with the `query`, `key` or
-        `value` weights. The Keras mask of `tensor` is left in place."""
-        kernel, bias = self._matrix(dense)
-        projected = self._affine(tensor, kernel, bias)  # (B, T, H head_dim)
-        batch, length = ops.shape(tensor)[0], ops.shape(tensor)[1]
-        return ops.reshape(projected, (batch, length, self.num_heads, dense.kernel.shape[-1]))
-
-    def _project_output(self, attended):
-        """`(B, T, H, value_dim)` -> `(B, T, output_dim)` with the
-        `attention_output` weights."""
-        batch, length = ops.shape(attended)[0], ops.shape(attended)[1]
-        heads_joined = ops.reshape(attended, (batch, length, self.num_heads * self.head_value_dim))
-        return self._affine(heads_joined, *self._matrix(self.output_dense))
+        query_length, key_length = ops.shape(queries)[1], ops.shape(keys)[1]
+        if cache_update_index is None:  # no cache, or a read-only one
+            causal = attention_ops.causal_mask(query_length, key_length) if use_causal_mask else None
+            return attention_ops.merge_masks(attention_mask=mask, causal=causal)
+        if use_causal_mask:  # query i sits at position cache_update_index + i
+            visible = attention_ops.causal_mask(query_length, key_length, cache_update_index)
+        else:  # every position written so far
+            written = ops.cast(cache_update_index, "int32") + query_length
+            visible = ops.arange(key_length, dtype="int32")[None, :] < written  # (1, max_length)
+        return attention_ops.merge_masks(attention_mask=mask, causal=visible)
 
     def get_config(self):
         config = super().get_config()

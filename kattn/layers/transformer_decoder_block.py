@@ -3,16 +3,11 @@
 import keras
 
 from kattn import checks
-from kattn.dropout import Dropout
-from kattn.compiled_call import MAX_LENGTH
-from kattn.compiled_call import MAX_WIDTH
-from kattn.compiled_call import CompiledCall
-from kattn.layers.multi_head_attention import MultiHeadAttention
-from kattn.layers.transformer_encoder_block import head_size
+from kattn.layers.transformer_block import TransformerBlock
 
 
 @keras.saving.register_keras_serializable(package="kattn")
-class TransformerDecoderBlock(keras.layers.Layer):
+class TransformerDecoderBlock(TransformerBlock):
     """The decoder block of Vaswani et al. (2017).
 
     Post-norm (default), each sub-layer wrapped as `x = LayerNorm(x + Dropout(f(x)))`:
@@ -23,15 +18,13 @@ class TransformerDecoderBlock(keras.layers.Layer):
         3. FFN: Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))
 
     `norm_first=True` gives the pre-norm block, `x = x + Dropout(f(LayerNorm(x)))`.
-    Inside `fit` / `predict` on TensorFlow the block runs as one XLA
-    computation where that measured faster (fixed, narrow, short shapes; see
-    `kattn.compiled_call` and `kattn.config.set_block_compilation`).
     Sub-layer names follow `keras_hub.layers.TransformerDecoder`
     (`self_attention`, `cross_attention`, `*_layer_norm`, `feedforward_*`).
 
     Args:
         num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon,
-        norm_first, key_dim: as in `TransformerEncoderBlock`.
+        norm_first, key_dim, kernel_initializer, bias_initializer: as in
+        `TransformerEncoderBlock`.
         cross_attention: whether the block attends to an encoder sequence
             (False: a decoder-only block, as in GPT).
 
@@ -85,29 +78,11 @@ class TransformerDecoderBlock(keras.layers.Layer):
         cross_attention=True,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.num_heads = checks.positive_int("num_heads", num_heads)
-        self.intermediate_dim = checks.positive_int("intermediate_dim", intermediate_dim)
-        self.dropout = checks.rate("dropout", dropout)
-        self.activation = keras.activations.get(activation)
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.norm_first = bool(norm_first)
-        self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
+        super().__init__(
+            num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon, norm_first,
+            key_dim, **kwargs,
+        )
         self.cross_attention = bool(cross_attention)
-        self.supports_masking = True
-        self._compiled_block = CompiledCall(
-            self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH, only_float32=True
-        )
-
-    def _norm(self, name, shape):
-        norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
-        )
-        norm.build(shape)
-        return norm
-
-    def _dropout(self, name):
-        return Dropout(self.dropout, dtype=self.dtype_policy, name=name)
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         shape = decoder_sequence_shape
@@ -121,37 +96,14 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 "`encoder_sequence` is required when `cross_attention=True`; "
                 "received None. Use cross_attention=False for a decoder-only block."
             )
-        d_model = shape[-1]
-        key_dim = head_size(d_model, self.num_heads, self.key_dim)
-        policy = self.dtype_policy
-
-        self.self_attention = MultiHeadAttention(
-            self.num_heads, key_dim, dropout=self.dropout, dtype=policy, name="self_attention"
-        )
-        self.self_attention.build(shape, shape)
+        self.self_attention = self._attention("self_attention", shape, shape)
         self.self_attention_norm = self._norm("self_attention_layer_norm", shape)
         self.self_attention_dropout = self._dropout("self_attention_dropout")
-
         if self.cross_attention:
-            self.cross_attention_layer = MultiHeadAttention(
-                self.num_heads, key_dim, dropout=self.dropout, dtype=policy, name="cross_attention"
-            )
-            self.cross_attention_layer.build(shape, encoder_sequence_shape)
+            self.cross_attention_layer = self._attention("cross_attention", shape, encoder_sequence_shape)
             self.cross_attention_norm = self._norm("cross_attention_layer_norm", shape)
             self.cross_attention_dropout = self._dropout("cross_attention_dropout")
-
-        self.feedforward_intermediate = keras.layers.Dense(
-            self.intermediate_dim, activation=self.activation, dtype=policy,
-            name="feedforward_intermediate_dense",
-        )
-        self.feedforward_intermediate.build(shape)
-        self.feedforward_intermediate_dropout = self._dropout("feedforward_intermediate_dropout")
-        self.feedforward_output = keras.layers.Dense(
-            d_model, dtype=policy, name="feedforward_output_dense"
-        )
-        self.feedforward_output.build(tuple(shape[:-1]) + (self.intermediate_dim,))
-        self.feedforward_norm = self._norm("feedforward_layer_norm", shape)
-        self.feedforward_dropout = self._dropout("feedforward_dropout")
+        self._build_feedforward(shape)
 
     def call(
         self,
@@ -183,21 +135,10 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if encoder_sequence is not None and encoder_padding_mask is None:
             encoder_padding_mask = checks.keras_mask(encoder_sequence)
         if self_attention_cache_update_index is not None:
-            # A tensor, so that a compiled block is not retraced at every step.
+            # A tensor, so that a traced decoding step is not retraced at every index.
             self_attention_cache_update_index = keras.ops.convert_to_tensor(
                 self_attention_cache_update_index, dtype="int32"
             )
-        return self._compiled_block(
-            decoder_sequence, encoder_sequence, decoder_padding_mask, encoder_padding_mask,
-            use_causal_mask, self_attention_cache, self_attention_cache_update_index,
-            return_attention_scores, training,
-        )
-
-    def _block(
-        self, decoder_sequence, encoder_sequence, decoder_padding_mask, encoder_padding_mask,
-        use_causal_mask, self_attention_cache, self_attention_cache_update_index,
-        return_attention_scores, training,
-    ):
         scores = {}
 
         # 1. Causal self-attention (reading and writing the cache if given).
@@ -243,15 +184,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 x = self.cross_attention_norm(x)
 
         # 3. Feed-forward network.
-        residual = x
-        if self.norm_first:
-            x = self.feedforward_norm(x)
-        x = self.feedforward_intermediate(x)  # (B, T, intermediate_dim)
-        x = self.feedforward_intermediate_dropout(x, training=training)
-        x = self.feedforward_output(x)  # (B, T, D)
-        x = residual + self.feedforward_dropout(x, training=training)
-        if not self.norm_first:
-            x = self.feedforward_norm(x)
+        x = self._feedforward(x, training)  # (B, T, D)
 
         results = (x,)
         if self_attention_cache is not None:
@@ -260,21 +193,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             results += (scores,)
         return results[0] if len(results) == 1 else results
 
-    def compute_mask(self, decoder_sequence, previous_mask=None):
-        return previous_mask
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": keras.activations.serialize(self.activation),
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "norm_first": self.norm_first,
-                "key_dim": self.key_dim,
-                "cross_attention": self.cross_attention,
-            }
-        )
+        config["cross_attention"] = self.cross_attention
         return config

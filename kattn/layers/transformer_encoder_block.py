@@ -3,27 +3,11 @@
 import keras
 
 from kattn import checks
-from kattn.dropout import Dropout
-from kattn.compiled_call import MAX_LENGTH
-from kattn.compiled_call import MAX_WIDTH
-from kattn.compiled_call import CompiledCall
-from kattn.layers.multi_head_attention import MultiHeadAttention
-
-
-def head_size(d_model, num_heads, key_dim):
-    """`key_dim`, or `d_model // num_heads` when None (which must divide)."""
-    if key_dim is not None:
-        return key_dim
-    if d_model % num_heads != 0:
-        raise ValueError(
-            "With `key_dim=None` the model width must be divisible by "
-            f"`num_heads`; received width {d_model} and num_heads={num_heads}."
-        )
-    return d_model // num_heads
+from kattn.layers.transformer_block import TransformerBlock
 
 
 @keras.saving.register_keras_serializable(package="kattn")
-class TransformerEncoderBlock(keras.layers.Layer):
+class TransformerEncoderBlock(TransformerBlock):
     """The encoder block of Vaswani et al. (2017).
 
     Post-norm (the paper's block, the default):
@@ -37,9 +21,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
         x = x + Dropout(FFN(LayerNorm(x)))
 
     with `FFN(x) = Dense(D)(Dropout(activation(Dense(intermediate_dim)(x))))`.
-    Inside `fit` / `predict` on TensorFlow the block runs as one XLA
-    computation where that measured faster (fixed, narrow, short shapes; see
-    `kattn.compiled_call` and `kattn.config.set_block_compilation`).
     The sub-layers have the names of `keras_hub.layers.TransformerEncoder`
     (`self_attention_layer`, `self_attention_layer_norm`,
     `feedforward_layer_norm`, `feedforward_intermediate_dense`,
@@ -54,6 +35,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_epsilon: added to the variance in LayerNorm.
         norm_first: pre-norm instead of post-norm.
         key_dim: size of each head; default `D // num_heads`.
+        kernel_initializer, bias_initializer: for every projection and Dense
+            layer (e.g. BERT's `TruncatedNormal(stddev=0.02)`).
 
     Call arguments:
         inputs: `(B, T, D)`.
@@ -79,73 +62,16 @@ class TransformerEncoderBlock(keras.layers.Layer):
     (1, 4, 16)
     """
 
-    def __init__(
-        self,
-        num_heads,
-        intermediate_dim,
-        dropout=0.0,
-        activation="relu",
-        layer_norm_epsilon=1e-5,
-        norm_first=False,
-        key_dim=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.num_heads = checks.positive_int("num_heads", num_heads)
-        self.intermediate_dim = checks.positive_int("intermediate_dim", intermediate_dim)
-        self.dropout = checks.rate("dropout", dropout)
-        self.activation = keras.activations.get(activation)
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.norm_first = bool(norm_first)
-        self.key_dim = checks.positive_int("key_dim", key_dim, allow_none=True)
-        self.supports_masking = True
-        self._compiled_block = CompiledCall(
-            self._block, max_width=MAX_WIDTH, max_length=MAX_LENGTH, only_float32=True
-        )
-
     def build(self, inputs_shape):
         if len(inputs_shape) != 3 or inputs_shape[-1] is None:
             raise ValueError(
                 "`inputs` must have shape (batch, length, features) with known "
                 f"features; received shape {tuple(inputs_shape)}."
             )
-        d_model = inputs_shape[-1]
-        key_dim = head_size(d_model, self.num_heads, self.key_dim)
-        intermediate_shape = tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
-        policy = self.dtype_policy
-
-        self.self_attention = MultiHeadAttention(
-            self.num_heads, key_dim, dropout=self.dropout, dtype=policy,
-            name="self_attention_layer",
-        )
-        self.self_attention.build(inputs_shape, inputs_shape)
-        self.self_attention_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="self_attention_layer_norm"
-        )
-        self.self_attention_norm.build(inputs_shape)
-        self.self_attention_dropout = Dropout(
-            self.dropout, dtype=policy, name="self_attention_dropout"
-        )
-
-        self.feedforward_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_layer_norm"
-        )
-        self.feedforward_norm.build(inputs_shape)
-        self.feedforward_intermediate = keras.layers.Dense(
-            self.intermediate_dim, activation=self.activation, dtype=policy,
-            name="feedforward_intermediate_dense",
-        )
-        self.feedforward_intermediate.build(inputs_shape)
-        self.feedforward_intermediate_dropout = Dropout(
-            self.dropout, dtype=policy, name="feedforward_intermediate_dropout"
-        )
-        self.feedforward_output = keras.layers.Dense(
-            d_model, dtype=policy, name="feedforward_output_dense"
-        )
-        self.feedforward_output.build(intermediate_shape)
-        self.feedforward_dropout = Dropout(
-            self.dropout, dtype=policy, name="feedforward_dropout"
-        )
+        self.self_attention = self._attention("self_attention_layer", inputs_shape, inputs_shape)
+        self.self_attention_norm = self._norm("self_attention_layer_norm", inputs_shape)
+        self.self_attention_dropout = self._dropout("self_attention_dropout")
+        self._build_feedforward(inputs_shape)
 
     def call(
         self,
@@ -159,11 +85,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if padding_mask is None:
             padding_mask = checks.keras_mask(inputs)
         checks.mask_shape("padding_mask", padding_mask, tuple(inputs.shape[:2]))
-        return self._compiled_block(
-            inputs, padding_mask, attention_mask, return_attention_scores, training
-        )
 
-    def _block(self, inputs, padding_mask, attention_mask, return_attention_scores, training):
         # 1. Self-attention sub-layer.
         residual = inputs
         x = self.self_attention_norm(inputs) if self.norm_first else inputs
@@ -182,34 +104,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
             x = self.self_attention_norm(x)
 
         # 2. Feed-forward sub-layer.
-        residual = x
-        if self.norm_first:
-            x = self.feedforward_norm(x)
-        x = self.feedforward_intermediate(x)  # (B, T, intermediate_dim)
-        x = self.feedforward_intermediate_dropout(x, training=training)
-        x = self.feedforward_output(x)  # (B, T, D)
-        x = residual + self.feedforward_dropout(x, training=training)
-        if not self.norm_first:
-            x = self.feedforward_norm(x)
+        x = self._feedforward(x, training)  # (B, T, D)
 
         if return_attention_scores:
             return x, scores
         return x
-
-    def compute_mask(self, inputs, previous_mask=None):
-        return previous_mask
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": keras.activations.serialize(self.activation),
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "norm_first": self.norm_first,
-                "key_dim": self.key_dim,
-            }
-        )
-        return config

@@ -15,6 +15,12 @@ def test_default_is_auto_and_auto_means_explicit_on_cpu():
     assert config.resolved_attention_implementation() == "explicit"
 
 
+def test_auto_is_fused_only_where_the_backend_has_a_flash_kernel():
+    # Keras has no flash kernel on TensorFlow, whatever the device.
+    assert config._has_flash_kernel("tensorflow") is False
+    assert config._has_flash_kernel("numpy") is False
+
+
 @pytest.mark.parametrize("name", ["fused", "explicit"])
 def test_explicit_choices_are_used_as_given(name):
     config.set_attention_implementation(name)

@@ -272,144 +272,26 @@ def test_mask_of_wrong_rank_is_a_value_error_naming_mask():
         ops.scaled_dot_product_attention(q, k, v, mask=np.ones((5,), bool))
 
 
-# -- heads-first core and the path policy -----------------------------------------
+# -- the explicit path's dropout ------------------------------------------------
 
 
-@pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("mask_kind", list(MASK_CASES.values()), ids=list(MASK_CASES))
-def test_heads_first_attention_matches_numpy(causal, mask_kind):
-    q, k, v = _qkv(query_length=4, key_length=6)
-    mask = _mask(mask_kind, 2, 3, 4, 6)
-    expected, expected_weights = np_attention(q, k, v, mask, causal)
-    heads_first = [np.transpose(t, (0, 2, 1, 3)) for t in (q / np.sqrt(4.0), k, v)]  # (B, H, T, D)
-    output, weights = ops.heads_first_attention(
-        *heads_first, mask=mask, is_causal=causal, return_attention_scores=True
-    )
-    assert tuple(output.shape) == (2, 3, 4, 4)  # (B, H, Tq, Dv)
-    np.testing.assert_allclose(np.transpose(to_numpy(output), (0, 2, 1, 3)), expected, atol=1e-5)
-    np.testing.assert_allclose(to_numpy(weights), expected_weights, atol=1e-6)
-
-
-def test_heads_first_attention_does_not_scale_the_query():
-    q, k, v = (np.transpose(t, (0, 2, 1, 3)) for t in _qkv())
-    unscaled = to_numpy(ops.heads_first_attention(q, k, v))
-    doubled = to_numpy(ops.heads_first_attention(2.0 * q, k, v))
-    assert not np.allclose(unscaled, doubled, atol=1e-3)  # the scale reaches the logits untouched
-
-
-def test_uses_fused_path_follows_the_config_and_the_arguments():
-    with kattn.config.use_attention_implementation("fused"):
-        assert ops.uses_fused_path(False, False, True)
-        assert not ops.uses_fused_path(True, False, True)  # weights requested
-        assert not ops.uses_fused_path(False, True, True)  # dropout active
-        assert not ops.uses_fused_path(False, False, False)  # Dv != D
-    with kattn.config.use_attention_implementation("explicit"):
-        assert not ops.uses_fused_path(False, False, True)
-
-
-# -- heads_first_attention one (sequence, head) piece at a time ---------------------
-
-ON_TF = keras.backend.backend() == "tensorflow"
-
-
-def _traced_attention_and_gradients(q, k, v, signature=None, **kwargs):
-    """heads_first_attention in a `tf.function` (no XLA), with the gradients of
-    a weighted sum of its output for q, k and v, as NumPy arrays."""
-    import tensorflow as tf
-
-    shape = v.shape[:2] + (q.shape[2], v.shape[3])  # (B, H, Tq, Dv)
-    cotangent = np.random.default_rng(1).normal(size=shape).astype("float32")
-
-    def step(q, k, v):
-        with tf.GradientTape() as tape:
-            tape.watch([q, k, v])
-            output, weights = ops.heads_first_attention(q, k, v, return_attention_scores=True, **kwargs)
-            loss = tf.reduce_sum(output * cotangent)
-        return [output, weights, *tape.gradient(loss, [q, k, v])]
-
-    step = tf.function(step, input_signature=signature)
-    return [t.numpy() for t in step(*(tf.constant(t) for t in (q, k, v)))]
-
-
-@pytest.mark.skipif(not ON_TF, reason="the pieces are cut only in TensorFlow graphs")
-@pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("mask_kind", list(MASK_CASES.values()), ids=list(MASK_CASES))
-def test_attention_in_pieces_equals_the_whole_tensors(monkeypatch, causal, mask_kind):
-    q, k, v = (np.transpose(t, (0, 2, 1, 3)) for t in _qkv(query_length=4, key_length=6))  # (B, H, T, D)
-    mask = _mask(mask_kind, 2, 3, 4, 6)
-    kwargs = dict(mask=mask, is_causal=causal)
-    whole = _traced_attention_and_gradients(q, k, v, **kwargs)  # 4 x 6 scores: below the threshold
-    monkeypatch.setattr(ops, "MIN_SCORES_TO_CUT", 1)
-    pieces = _traced_attention_and_gradients(q, k, v, **kwargs)
-    for name, a, b in zip(["output", "weights", "dq", "dk", "dv"], whole, pieces):
-        np.testing.assert_allclose(b, a, atol=1e-5, err_msg=name)
-    # The numbers are the lecture's too (and a query that sees no key gives zeros).
-    expected, expected_weights = np_attention(*(np.transpose(t, (0, 2, 1, 3)) for t in (q * 2.0, k, v)), mask, causal)
-    np.testing.assert_allclose(np.transpose(pieces[0], (0, 2, 1, 3)), expected, atol=1e-5)
-    np.testing.assert_allclose(pieces[1], expected_weights, atol=1e-6)
-
-
-@pytest.mark.skipif(not ON_TF, reason="the pieces are cut only in TensorFlow graphs")
-def test_attention_in_pieces_with_an_unknown_batch_size_cuts_heads_only(monkeypatch):
-    import tensorflow as tf
-
-    q, k, v = (np.transpose(t, (0, 2, 1, 3)) for t in _qkv())  # (2, 3, 5, 4)
-    mask = RNG.random((2, 1, 5, 5)) > 0.3
-    whole = _traced_attention_and_gradients(q, k, v, mask=mask)
-    monkeypatch.setattr(ops, "MIN_SCORES_TO_CUT", 1)
-    signature = [tf.TensorSpec((None, 3, 5, 4))] * 3
-    pieces = _traced_attention_and_gradients(q, k, v, signature=signature, mask=mask)
-    for a, b in zip(whole, pieces):
-        np.testing.assert_allclose(b, a, atol=1e-5)
-
-
-@pytest.mark.skipif(not ON_TF, reason="the pieces are cut only in TensorFlow graphs")
-def test_pieces_per_axis_only_for_large_scores_in_tensorflow_graphs():
-    import tensorflow as tf
-
-    def pieces(shape, key_length=None, signature=None, jit_compile=False):
-        found = []
-        q = tf.zeros(shape)
-        k = tf.zeros(shape[:2] + (key_length or shape[2], shape[3]))
-
-        def probe(q, k):
-            found.append(ops._pieces_per_axis(q, k))
-            return q
-
-        tf.function(probe, input_signature=signature, jit_compile=jit_compile)(q, k)
-        return found[0]
-
-    assert pieces((2, 4, 256, 8)) == (2, 4)  # 256 x 256 scores, 8 pieces: one per (sequence, head)
-    assert pieces((8, 4, 256, 8)) == (1, 4)  # 32 (sequence, head) pairs > MAX_PIECES: one per head
-    assert pieces((2, 4, 255, 8), key_length=256) == (1, 1)  # below MIN_SCORES_TO_CUT
-    assert pieces((2, 4, 1, 8), key_length=4096) == (1, 1)  # one query (decoding with a cache)
-    unknown_batch = [tf.TensorSpec((None, 4, 256, 8))] * 2
-    assert pieces((2, 4, 256, 8), signature=unknown_batch) == (1, 4)
-    assert pieces((2, 4, 256, 8), signature=[tf.TensorSpec((2, None, 256, 8))] * 2) == (1, 1)
-    assert pieces((2, 4, 256, 8), jit_compile=True) == (1, 1)  # XLA plans its own loops
-    # Eager calls take the whole tensors.
-    assert ops._pieces_per_axis(tf.zeros((2, 4, 256, 8)), tf.zeros((2, 4, 256, 8))) == (1, 1)
-
-
-def test_pieces_per_axis_is_whole_tensors_off_tensorflow():
-    if ON_TF:
-        pytest.skip("checks the other backends")
-    q = np.zeros((2, 4, 256, 8), "float32")
-    assert ops._pieces_per_axis(q, q) == (1, 1)
-
-
-@pytest.mark.skipif(not ON_TF, reason="the pieces are cut only in TensorFlow graphs")
-def test_dropout_in_pieces_drops_weights_and_keeps_rows_unbiased(monkeypatch):
-    import tensorflow as tf
-
-    monkeypatch.setattr(ops, "MIN_SCORES_TO_CUT", 1)
-    q = np.zeros((2, 3, 64, 4), "float32")  # equal logits: every weight 1/64
-    v = np.ones((2, 3, 64, 4), "float32")
+def test_dropout_drops_weights_and_keeps_rows_unbiased():
+    q = np.zeros((2, 64, 3, 4), "float32")  # equal logits: every weight 1/64
+    v = np.ones((2, 64, 3, 4), "float32")
     seed = keras.random.SeedGenerator(3)
-    run = tf.function(lambda q, v: ops.heads_first_attention(q, q, v, dropout_rate=0.5, training=True, seed=seed))
-    output = run(tf.constant(q), tf.constant(v)).numpy()  # (B, H, Tq, Dv): kept share x 2
-    assert output.shape == (2, 3, 64, 4)
+    output = to_numpy(ops.scaled_dot_product_attention(q, q, v, dropout_rate=0.5, training=True, seed=seed))
+    assert output.shape == (2, 64, 3, 4)  # (B, Tq, H, Dv): kept share x 2
     assert not np.allclose(output, 1.0)  # weights were dropped
     np.testing.assert_allclose(output.mean(), 1.0, atol=0.05)  # 1 / (1 - rate) keeps the mean
-    # Each piece draws its own mask: two heads are not dropped alike.
-    assert not np.allclose(output[:, 0], output[:, 1])
+    assert not np.allclose(output[:, :, 0], output[:, :, 1])  # heads are not dropped alike
+
+
+def test_scale_is_applied_once():
+    """The default scale is 1/sqrt(d), applied once on both paths."""
+    q, k, v = _qkv()
+    for path in ("explicit", "fused"):
+        with kattn.config.use_attention_implementation(path):
+            default = to_numpy(ops.scaled_dot_product_attention(q, k, v))
+            explicit_scale = to_numpy(ops.scaled_dot_product_attention(q, k, v, scale=1 / np.sqrt(4.0)))
+        np.testing.assert_allclose(default, explicit_scale, atol=1e-6)
+        np.testing.assert_allclose(default, np_attention(q, k, v)[0], atol=1e-5)

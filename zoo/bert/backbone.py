@@ -115,6 +115,7 @@ class BertBackbone(keras.Model):
                 dropout=dropout,
                 activation=activation,
                 layer_norm_epsilon=layer_norm_epsilon,
+                kernel_initializer=bert_initializer(),
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )

@@ -6,7 +6,6 @@ import numpy as np
 from zoo import text_inputs
 from zoo.bert.backbone import BertBackbone, bert_initializer
 from zoo.bert.pretrainer import BACKBONE_INPUTS
-from zoo.compiled_updates import compile_updates
 
 
 POOLINGS = ("cls", "mean")
@@ -187,7 +186,6 @@ class BertClassifier(keras.Model):
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-        compile_updates(self.optimizer)  # one XLA computation on TensorFlow
 
     def save_assets(self, directory):
         """Keras / zoo hook: store the tokenizer's vocabulary."""

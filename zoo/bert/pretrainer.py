@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from zoo.bert.backbone import BertBackbone, bert_initializer, gelu_tanh
-from zoo.compiled_updates import compile_updates
 
 BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
@@ -136,7 +135,6 @@ class BertPretrainer(keras.Model):
             optimizer=optimizer, loss=loss, metrics=metrics,
             weighted_metrics=weighted_metrics, **kwargs,
         )
-        compile_updates(self.optimizer)  # one XLA computation on TensorFlow
 
     def save_assets(self, directory):
         """Keras / zoo hook: store the tokenizer's vocabulary."""

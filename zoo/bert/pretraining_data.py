@@ -351,8 +351,7 @@ def pretraining_dataset(
         data = data.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         data = data.repeat()
-    # Training batches all hold `batch_size` pairs, a shape known while
-    # tracing, so kattn's blocks run XLA-compiled (kattn.compiled_call).
+    # Training batches all hold `batch_size` pairs: one shape to trace.
     data = data.batch(batch_size, drop_remainder=shuffle or repeat)
     data = data.map(mask_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)

@@ -44,8 +44,8 @@ from zoo.bert.batching import LengthBuckets, predict_by_length
 from zoo.bert.classifier import BertClassifier
 from zoo.bert.pretrainer import BertPretrainer
 from zoo.bert.pretraining_data import pretraining_dataset, read_documents
-from zoo.bert.tokenizer import BertTokenizer
-from zoo.tweets.recipes import warmup_cosine_schedule
+from zoo.bert.tokenizer import BertTokenizer, encode_texts
+from zoo.schedules import warmup_cosine_schedule
 
 WIKITEXT = "wikitext-2"
 # Pretraining from scratch: AdamW 5e-4 (BERT-small range, 5e-4..1e-3; 1e-4
@@ -243,13 +243,6 @@ def balanced_weights(labels):
     counts = np.bincount(labels)
     per_class = len(labels) / (len(counts) * np.maximum(counts, 1))
     return per_class[labels].astype("float32")
-
-
-def encode_texts(tokenizer, texts, chunk=4096):
-    """`tokenizer.encode(texts)` as numpy arrays `(N, sequence_length)`, in chunks."""
-    texts = list(texts)
-    parts = [tokenizer.encode(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
-    return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
 
 
 def macro_recall(model, inputs, labels, batch_size=128):

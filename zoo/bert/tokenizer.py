@@ -327,3 +327,10 @@ class BertTokenizer(keras.layers.Layer):
         # The vocabulary travels as an asset file (save_vocabulary).
         config.update({"sequence_length": self.sequence_length})
         return config
+
+
+def encode_texts(tokenizer, texts, chunk=4096):
+    """`tokenizer.encode(texts)` as numpy arrays `(N, sequence_length)`, in chunks."""
+    texts = list(texts)
+    parts = [tokenizer.encode(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
+    return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}

@@ -5,7 +5,6 @@ import numpy as np
 
 import kattn
 from zoo import text_inputs
-from zoo.compiled_updates import compile_updates
 
 PADDING_ID = 0
 UNKNOWN_ID = 1
@@ -133,12 +132,6 @@ class EncoderClassifier(keras.Model):
             words = text.lower().split()[: self.sequence_length]
             explained.append([(w, float(row[i])) for i, w in enumerate(words)])
         return explained
-
-    def compile(self, *args, **kwargs):
-        """`keras.Model.compile`; the optimizer's updates then run as one XLA
-        computation on TensorFlow (`zoo.compiled_updates`)."""
-        super().compile(*args, **kwargs)
-        compile_updates(self.optimizer)
 
     def get_config(self):
         return {

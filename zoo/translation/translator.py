@@ -16,7 +16,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.compiled_updates import compile_updates
 from zoo import text_inputs
 from zoo.translation import decoding, tokenizers
 
@@ -177,12 +176,6 @@ class Translator(keras.Model):
             "text is refused). `predict` / `call` take token ids (teacher forcing): "
             f"`{{\"source\": (N, {self.source_length}), \"target\": (N, {self.target_length})}}` int32."
         )
-
-    def compile(self, *args, **kwargs):
-        """`keras.Model.compile`; the optimizer's updates then run as one XLA
-        computation on TensorFlow (`zoo.compiled_updates`)."""
-        super().compile(*args, **kwargs)
-        compile_updates(self.optimizer)
 
     def get_config(self):
         config = super().get_config()

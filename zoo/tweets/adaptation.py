@@ -16,9 +16,10 @@ TweetEval sentiment val or test).
 The tweets of a document are unrelated, so the next-sentence task would
 teach nothing: its loss weight is 0 and only the masked LM trains.
 
-Measured (`python -m bench tweets_bert_adapted`, BENCHMARKS.md): one pass over
-the 74,501 tweets, then the `tweets-sentiment-bert` fine-tuning, scored 0.690
-test macro recall against 0.688 without it, within seed noise. A thousand
+Measured (`python -m bench tweets_bert --variant adapted`, BENCHMARKS.md):
+one pass over the 74,501 tweets, then the `tweets-sentiment-bert`
+fine-tuning, scored 0.690 test macro recall against 0.688 without it,
+within seed noise. A thousand
 times fewer tweets than RoBERTa-retrained's 60M is too few to move MiniLM.
 
 Example, a few steps on a tiny backbone:
@@ -38,6 +39,7 @@ Example, a few steps on a tiny backbone:
 import keras
 import numpy as np
 
+from zoo.schedules import warmup_cosine_schedule
 from zoo.tweets import data
 
 # The other TweetEval tasks whose training tweets join the adaptation text.
@@ -71,7 +73,6 @@ def adapt_to_tweets(backbone, tokenizer, texts, steps=None, learning_rate=1e-4, 
     """
     from zoo.bert.pretrainer import BertPretrainer
     from zoo.bert.pretraining_data import pretraining_dataset
-    from zoo.tweets.recipes import warmup_cosine_schedule
 
     texts = list(texts)
     if not texts:

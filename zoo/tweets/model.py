@@ -17,7 +17,6 @@ from keras import ops
 import kattn
 from kattn import checks
 from zoo import text_inputs
-from zoo.compiled_updates import compile_updates
 from zoo.tweets.tokenizer import UNKNOWN_TOKEN, TweetTokenizer
 
 POOLINGS = ("attention", "mean")
@@ -261,12 +260,6 @@ class AttentionPoolingClassifier(keras.Model):
 
     # ------------------------------------------------------------------
     # Saving: settings in the config, the vocabulary as an asset
-    def compile(self, *args, **kwargs):
-        """`keras.Model.compile`; the optimizer's updates then run as one XLA
-        computation on TensorFlow (`zoo.compiled_updates`)."""
-        super().compile(*args, **kwargs)
-        compile_updates(self.optimizer)
-
     # ------------------------------------------------------------------
 
     def save_assets(self, directory):

@@ -31,6 +31,7 @@ import numpy as np
 
 from zoo import recipes
 from zoo.text_inputs import InputWarning
+from zoo.schedules import warmup_cosine_schedule
 from zoo.tweets import data
 from zoo.tweets.batching import LengthBuckets
 from zoo.tweets.metrics import MacroRecall
@@ -90,18 +91,6 @@ from zoo.text_inputs import InputWarning
     for key, value in options.extra.items():
         (training if key in training else model)[key] = value
     return model, training
-
-
-def warmup_cosine_schedule(learning_rate, steps_per_epoch, epochs, warmup_epochs):
-    """Linear warm-up to `learning_rate`, then cosine decay to 0 at the last step."""
-    total = max(1, steps_per_epoch * epochs)
-    warmup = min(total - 1, int(round(steps_per_epoch * warmup_epochs)))
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if warmup else learning_rate,
-        decay_steps=total - warmup,
-        warmup_target=learning_rate if warmup else None,
-        warmup_steps=warmup,
-    )
 
 
 def balanced_sample_weights(labels, num_classes):
@@ -303,7 +292,8 @@ def minilm_run(options, adapt):
     from zoo.bert import BertClassifier
     from zoo.bert.batching import LengthBuckets as BertLengthBuckets
     from zoo.bert.batching import predict_by_length
-    from zoo.bert.recipes import encode_texts, minilm_path  # minilm_path: a clear ImportError without [interop]
+    from zoo.bert.recipes import minilm_path  # a clear ImportError without [interop]
+    from zoo.bert.tokenizer import encode_texts
 
     splits = load_task("sentiment", options)
     train_texts, train_labels, names = splits["train"]

@@ -36,9 +36,7 @@ import numpy as np
 from keras import ops
 
 from kattn import checks
-from kattn.dropout import Dropout
 from kattn.layers import PatchEmbedding, TransformerEncoderBlock
-from zoo.compiled_updates import compile_updates
 
 
 def _pair(name, value):
@@ -151,7 +149,7 @@ class ViT(keras.Model):
             self.patch_size, self.hidden_dim, use_class_token=True,
             position="learned", dtype=self.dtype_policy, name="patch_embedding",
         )
-        self.embedding_dropout = Dropout(
+        self.embedding_dropout = keras.layers.Dropout(
             self.dropout, dtype=self.dtype_policy, name="embedding_dropout"
         )
         self.blocks = [
@@ -275,24 +273,6 @@ class ViT(keras.Model):
         if self.head is None:
             return pooled
         return self.probabilities(self.head(pooled))  # (B, num_classes), float32
-
-    def compile(self, *args, jit_compile="auto", **kwargs):
-        """`keras.Model.compile`, with XLA compilation on by default.
-
-        Keras' "auto" leaves XLA off on a CPU-only TensorFlow. Images all
-        have one shape, so a ViT's whole training step compiles once, and
-        XLA fuses the optimizer's updates and the patch embedding too, not
-        only the blocks (`kattn.compiled_call`). On a 2-core CPU
-        (`python -m bench training_steps`, ViT-tiny on 32x32 images) that
-        took our step from 0.97x keras_hub's equal model, blocks compiled
-        alone, to 1.15x. Pass `jit_compile=False` to run without XLA (the
-        blocks and the optimizer's updates then compile alone,
-        `zoo.compiled_updates`).
-        """
-        if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
-            jit_compile = True
-        super().compile(*args, jit_compile=jit_compile, **kwargs)
-        compile_updates(self.optimizer)
 
     def check_images(self, images):
         """Array images as the model takes them, or a ValueError saying what is wrong.

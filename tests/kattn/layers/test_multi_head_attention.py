@@ -107,6 +107,40 @@ def test_matches_keras_multi_head_attention_with_the_same_weights(case, path):
     assert scores.shape == (batch, 2, query_length, key_length)
 
 
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("causal", [False, True])
+def test_one_training_step_matches_keras_so_the_gradients_do(path, causal):
+    """The same SGD step (learning rate 1) on both layers leaves the same
+    weights, on any backend: every weight's gradient equals Keras'."""
+    theirs, ours = _pair(query_shape=(2, 6, 8))
+    x, target = _inputs(2, 6, 8), _inputs(2, 6, 8)
+    mask = np.array([[True] * 6, [True] * 4 + [False] * 2])
+    weights_after = []
+    for layer in (theirs, ours):
+        inputs, keys_present = keras.Input((6, 8)), keras.Input((6,), dtype="bool")
+        if layer is theirs:
+            masks = {"attention_mask": keras.ops.expand_dims(keys_present, 1)}  # (B, 1, Tk)
+        else:
+            masks = {"value_mask": keys_present}
+        outputs = layer(inputs, inputs, use_causal_mask=causal, **masks)
+        model = keras.Model([inputs, keys_present], outputs)
+        model.compile(keras.optimizers.SGD(1.0), "mse")
+        with kattn.config.use_attention_implementation(path):
+            model.train_on_batch([x, mask], target)
+        weights_after.append(layer.get_weights())
+    for theirs_after, ours_after in zip(*weights_after):
+        np.testing.assert_allclose(ours_after, theirs_after, atol=1e-5)
+    assert not np.allclose(weights_after[1][0], _pair(query_shape=(2, 6, 8))[0].get_weights()[0])
+
+
+def test_in_a_functional_model_with_unknown_length():
+    inputs = keras.Input((None, 8))
+    outputs = kattn.layers.MultiHeadAttention(2, 4)(inputs, inputs, use_causal_mask=True)
+    model = keras.Model(inputs, outputs)
+    for length in (3, 7):
+        assert model.predict(_inputs(2, length, 8), verbose=0).shape == (2, length, 8)
+
+
 def test_weights_have_keras_names_shapes_and_order():
     theirs, ours = _pair(value_dim=3, output_dim=6)
     assert [w.shape for w in ours.weights] == [w.shape for w in theirs.weights]

@@ -167,3 +167,21 @@ def test_fit_save_and_load(tmp_path, caplog):
     config = loaded.layers[2].get_config()
     assert config["dropout"] == 0.1 and config["num_heads"] == HEADS
     assert config["activation"] == "gelu"
+
+
+@pytest.mark.parametrize("block_class", [kattn.layers.TransformerEncoderBlock, kattn.layers.TransformerDecoderBlock])
+def test_initializers_reach_every_sub_layer_and_the_config(block_class):
+    kwargs = dict(kernel_initializer=keras.initializers.Constant(0.5), bias_initializer=keras.initializers.Constant(0.25))
+    block = block_class(HEADS, FFN, **kwargs)
+    is_decoder = block_class is kattn.layers.TransformerDecoderBlock
+    block.build(*([(B, T, D)] * (2 if is_decoder else 1)))  # the decoder also takes an encoder sequence
+    kernels = [v for v in block.weights if v.path.endswith("kernel")]
+    biases = [v for v in block.weights if v.path.endswith("bias")]
+    assert len(kernels) == (10 if is_decoder else 6)  # 4 per attention, 2 feed-forward
+    for variable in kernels:
+        assert np.all(to_numpy(variable) == 0.5), variable.path
+    for variable in biases:
+        assert np.all(to_numpy(variable) == 0.25), variable.path
+    config = block_class.from_config(block.get_config()).get_config()
+    assert config["kernel_initializer"]["config"]["value"] == 0.5
+    assert config["bias_initializer"]["config"]["value"] == 0.25

@@ -111,3 +111,13 @@ def test_bad_arguments_name_the_argument():
         BertBackbone(VOCAB, 0, 2, 16, 32)
     with pytest.raises(ValueError, match="`dropout`"):
         BertBackbone(VOCAB, 1, 2, 16, 32, dropout=1.5)
+
+
+def test_every_block_kernel_starts_from_berts_truncated_normal():
+    backbone = BertBackbone(VOCAB, 1, HEADS, 64, 256, max_sequence_length=MAX_LEN)
+    block = backbone.transformer_layers[0]
+    assert block.get_config()["kernel_initializer"]["class_name"] == "TruncatedNormal"
+    kernel = to_numpy(block.feedforward_intermediate.kernel)  # (64, 256)
+    assert np.abs(kernel).max() <= 2 * 0.02 + 1e-6  # truncated at two standard deviations
+    assert 0.015 < kernel.std() < 0.02
+    assert 0.015 < to_numpy(block.self_attention.query_dense.kernel).std() < 0.02

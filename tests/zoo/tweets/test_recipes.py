@@ -58,7 +58,7 @@ def test_extra_options_override_settings_and_unknown_ones_are_refused():
 
 
 def test_learning_rate_warms_up_linearly_then_decays_to_zero():
-    from zoo.tweets.recipes import warmup_cosine_schedule
+    from zoo.schedules import warmup_cosine_schedule
 
     schedule = warmup_cosine_schedule(1e-3, steps_per_epoch=100, epochs=4, warmup_epochs=0.5)
     rates = [float(schedule(step)) for step in (0, 25, 50, 225, 400)]
