@@ -42,12 +42,15 @@ Keras shards a `tf.data.Dataset` itself, and `zoo.training.ShuffledBatches`
 yields the process's rows (`data_shard`). Every host must see the same data
 files and run with the same `--seed`.
 
-Example, on one CPU device (the mesh has one device on each axis):
+Example, the mesh and layouts `model` uses, on one device:
 
+>>> import keras
 >>> from zoo import distribution
->>> d = distribution.make_distribution("model")   # JAX backend
->>> d.device_mesh.axis_names
-['batch', 'model']
+>>> mesh = distribution.model_mesh(keras.distribution.list_devices()[:1])
+>>> list(mesh.axis_names), tuple(mesh.shape)
+(['batch', 'model'], (1, 1))
+>>> distribution.zoo_layout_map(mesh)["encoder_block_0/feedforward_output_dense/kernel"].axes
+('model', None)
 """
 
 import contextlib
