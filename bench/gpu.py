@@ -5,11 +5,16 @@ and one zoo recipe end to end. JAX, mixed_bfloat16, no TensorFlow needed.
     python3 -m bench gpu           # on the GPU machine: about 5 minutes on one H100
     python3 -m bench.gpu --tiny    # tiny sizes on a CPU in a minute (the test suite runs it)
 
-With the wheels of `../shared/gpu` (see its README.md) carry `.whl` and
-`.gpu-data`, and start the command with their install line and
-`KERAS_BACKEND=jax`. `python3 -m bench gpu` stores the section in
-bench/results/gpu.md and rebuilds BENCHMARKS.md; `python3 -m bench.gpu`
-only prints it. Without a GPU, `python -m bench gpu` runs the tiny sizes.
+On a GPU machine with only this checkout and the wheels of `../shared/gpu`
+(its README.md: copy them to `.whl/`), carry `.whl` and `.gpu-data` and run
+
+    S=$(mktemp -d) && python3 -m pip install -q --no-index --no-deps --no-compile \
+        --target $S .whl/*.whl && export PYTHONPATH=$S:$PWD KERAS_BACKEND=jax \
+      && python3 -m bench gpu && cp bench/results/gpu.md $OUT/
+
+`python3 -m bench gpu` stores the section in bench/results/gpu.md and
+rebuilds BENCHMARKS.md; `python3 -m bench.gpu` only prints it. Without a
+GPU, `python -m bench gpu` runs the tiny sizes and says so.
 
 (a) BERT-base masked-LM training step (12 layers, width 768, 12 heads, FFN
     3,072, vocabulary 30,522, T=512, 15 % of positions predicted): our

@@ -58,7 +58,7 @@ def bert_case(rng):
 
     def build():
         backbone = BertBackbone(
-            vocabulary, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32,
+            vocabulary, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
             max_sequence_length=length, dropout=0.1,
         )
         return BertPretrainer(backbone)
@@ -83,7 +83,7 @@ def vit_case(rng):
     from zoo.vit import ViT
 
     def build():
-        return ViT(8, 4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,
+        return ViT(8, 4, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32,
                    num_classes=3, channels=1, dropout=0.1, pixel_mean=128.0, pixel_std=64.0)
 
     x = rng.integers(0, 256, (GLOBAL_BATCH, 8, 8, 1)).astype("float32")
