@@ -183,17 +183,18 @@ def scope(distribution):
 
 
 def data_shard():
-    """The slice of each global batch's rows that this process feeds.
+    """`(index, count)`: this process feeds block `index` of `count` of each global batch.
 
-    All rows on one host. With several processes each one feeds only its
-    share; processes that hold the same model replica (model parallel
-    across hosts) feed the same rows. Call it inside the distribution's scope.
+    `(0, 1)` (all rows) on one host. With several processes each one feeds a
+    contiguous block of rows, so the global batch Keras assembles has the
+    rows in their original order; processes that hold the same model replica
+    (model parallel across hosts) feed the same block. Call it inside the
+    distribution's scope.
     """
     current = keras.distribution.distribution()
     if current is None or current.num_processes == 1:
-        return slice(None)
-    shards = min(current.num_processes, current.num_model_replicas)
-    return slice(current.data_shard_id, None, shards)
+        return 0, 1
+    return current.data_shard_id, min(current.num_processes, current.num_model_replicas)
 
 
 def sharded_variables(model):

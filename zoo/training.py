@@ -200,7 +200,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.seed = seed
         self.size = len(keras.tree.flatten(arrays)[0])
-        self.shard = distribution_lib.data_shard()  # this process's rows of each batch
+        self.shard = distribution_lib.data_shard()  # this process's block of each batch
         self.set_epoch(0)
 
     def set_epoch(self, epoch):
@@ -215,7 +215,8 @@ class ShuffledBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        rows = rows[self.shard]  # all rows, unless several hosts share the batch
+        index, count = self.shard
+        rows = np.array_split(rows, count)[index]  # all rows, unless several hosts share the batch
         return keras.tree.map_structure(lambda array: array[rows], self.arrays)
 
 

@@ -5,6 +5,7 @@ Run by tests/zoo/test_distribution.py as
     KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=2 \
         python tests/zoo/distributed_step.py classifier bert vit translator
     ... python tests/zoo/distributed_step.py --cli=/tmp/folder   # `zoo train --distribution model`
+    KERAS_DISTRIBUTION_...=... python tests/zoo/distributed_step.py --host=vit  # one of 2 processes
 For each model named, it builds the model with the same initial weights
 under `--distribution none`, `data` and (JAX) `model`, trains one SGD step
 on the same global batch and prints one JSON line per model: the devices each
@@ -203,6 +204,44 @@ def command_line(output):
     }
 
 
+def one_host_of_two(name):
+    """One step of `--distribution data` as one of several processes (hosts).
+
+    The KERAS_DISTRIBUTION_* variables name the processes; each has one
+    device, feeds its rows of the global batch (`ShuffledBatches`), and the
+    step must equal one device fed the whole batch.
+    """
+    from zoo import training
+
+    hosts = distribution_lib.make_distribution("data")  # keras.distribution.initialize(): before any JAX work
+    rng = np.random.default_rng(0)
+    build, loss, (x, y, _), _ = CASES[name](rng)
+    keras.utils.set_random_seed(0)
+    initial = [w + 0.05 * rng.standard_normal(w.shape).astype(w.dtype) for w in build().get_weights()]
+    keras.utils.set_random_seed(1)
+    with distribution_lib.scope(hosts):
+        hosts.auto_shard_dataset = False  # ShuffledBatches hands each process its rows
+        model = build()
+        model.set_weights(initial)
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss)
+        batches = training.ShuffledBatches((x, y), GLOBAL_BATCH, seed=0)
+        rows = len(batches[0][1])
+        history = model.fit(batches, epochs=1, verbose=0)
+        weights = [np.asarray(keras.ops.convert_to_numpy(w)) for w in model.weights]
+    order = batches.order  # the global batch's rows, as both hosts together fed them
+    single_loss, single, _, _ = one_step("none", build, loss, (x[order], y[order], None), initial, None)
+    return {
+        "model": name,
+        "processes": hosts.num_processes,
+        "process": int(os.environ["KERAS_DISTRIBUTION_PROCESS_ID"]),
+        "devices": int(np.size(hosts.device_mesh.devices)),
+        "rows_fed": rows,
+        "loss": [float(history.history["loss"][0]), single_loss],
+        "max_difference": max(float(np.max(np.abs(a - b))) for a, b in zip(single, weights)),
+        "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial)),
+    }
+
+
 def cli_options(args):
     from zoo import recipes
 
@@ -211,7 +250,9 @@ def cli_options(args):
 
 def main():
     for name in sys.argv[1:]:
-        if name.startswith("--cli="):
+        if name.startswith("--host="):
+            print(json.dumps(one_host_of_two(name[len("--host="):])), flush=True)
+        elif name.startswith("--cli="):
             print(json.dumps(command_line(name[len("--cli="):])), flush=True)
         else:
             print(json.dumps(run(name)), flush=True)
