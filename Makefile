@@ -1,7 +1,7 @@
 # The commands a contributor needs. CI runs `make test` (see .ci/run).
 PYTEST = python -m pytest -q -n 2 --durations=15
 
-.PHONY: test test-tf test-jax tutorials docs bench
+.PHONY: test test-tf test-jax tutorials docs bench gpu-data
 
 # The documentation site (its pages are tested), the whole suite on TensorFlow,
 # then the layer tests again on JAX.
@@ -27,3 +27,8 @@ docs:
 # Every benchmark; rewrites BENCHMARKS.md. Takes hours on a 2-core CPU.
 bench:
 	python -m bench all
+
+# What `python3 -m bench gpu` needs on a GPU machine that only gets this checkout:
+# CIFAR-10 (18 MB of JPEGs) for its recipe run. Carry .gpu-data (git-ignored).
+gpu-data:
+	mkdir -p .gpu-data && cp ../shared/data/cifar10/cifar10_jpeg.npz .gpu-data/

@@ -58,9 +58,10 @@ def build_parser():
                        help="XLA-compile the steps (default: the recipe's choice)")
     train.add_argument("--resume", action="store_true",
                        help="continue from the checkpoint in runs/MODEL-training")
-    train.add_argument("--strategy", choices=("none", "mirrored"), default="none",
-                       help="mirrored: data parallel over all devices "
-                            "(tf.distribute.MirroredStrategy / keras.distribution.DataParallel)")
+    train.add_argument("--distribution", choices=("none", "data", "model"), default="none",
+                       help="data: a model copy per device (keras.distribution.DataParallel, "
+                            "tf.distribute.MirroredStrategy on TensorFlow); model: the large "
+                            "kernels split across devices (JAX; see zoo.distribution)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
 
@@ -167,7 +168,7 @@ def _train(args, argv):
         options,
         output=args.output,
         resume=args.resume,
-        strategy=args.strategy,
+        distribution=args.distribution,
         command=command,
     )
     print("Test metrics: " + ", ".join(f"{k} = {v:.4g}" for k, v in result.metrics.items()))

@@ -1,6 +1,6 @@
 """The training loop behind `python -m zoo train`, the same for every recipe.
 
-    policy  -> seed -> distribution scope -> recipe builds model and data
+    policy  -> distribution -> seed -> its scope -> recipe builds model and data
             -> model.fit with callbacks -> Run.evaluate -> zoo.save
 
 Callbacks: Keras's progress bar, `BackupAndRestore` (a checkpoint of the
@@ -27,7 +27,6 @@ Example, training the embedded classifier for one quick epoch:
 ['accuracy']
 """
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -38,6 +37,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from zoo import distribution as distribution_lib
 from zoo import presets
 from zoo import recipes
 
@@ -46,7 +46,6 @@ MIXED_PRECISION_POLICIES = {
     "float16": "mixed_float16",  # compile() wraps the optimizer in a LossScaleOptimizer
     "bfloat16": "mixed_bfloat16",  # same exponent range as float32: no loss scaling
 }
-STRATEGIES = ("none", "mirrored")
 
 
 @dataclasses.dataclass
@@ -66,7 +65,7 @@ def train(
     output=None,
     workdir=None,
     resume=False,
-    strategy="none",
+    distribution="none",
     callbacks=(),
     command=None,
     verbose="auto",
@@ -80,9 +79,11 @@ def train(
         workdir: checkpoints and TensorBoard logs; default `runs/<name>-training`.
         resume: continue from the checkpoint in `workdir` if there is one.
             Without it an old checkpoint is deleted and training starts anew.
-        strategy: "none", or "mirrored": data parallel over every device,
-            with `tf.distribute.MirroredStrategy` on TensorFlow and
-            `keras.distribution.DataParallel` on JAX.
+        distribution: "none"; "data": data parallel over every device
+            (`keras.distribution.DataParallel` on JAX,
+            `tf.distribute.MirroredStrategy` on TensorFlow); "model": the
+            large kernels split over every device (JAX,
+            `keras.distribution.ModelParallel`). See `zoo.distribution`.
         callbacks: extra Keras callbacks for `model.fit`.
         command: the command line, recorded in the preset's metadata.
         verbose: passed to `model.fit`.
@@ -109,13 +110,21 @@ def train(
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(MIXED_PRECISION_POLICIES[options.mixed_precision])
     try:
+        devices = distribution_lib.make_distribution(distribution)  # first: multi-host setup
         keras.utils.set_random_seed(options.seed)
-        with distribution_scope(strategy):
+        with distribution_lib.scope(devices):
             run = recipe.build(options)
             model = run.model
+            if distribution == "model" and not distribution_lib.sharded_variables(model):
+                raise ValueError(
+                    f"`distribution` 'model' splits transformer kernels, and recipe {name!r} "
+                    f"builds a {type(model).__name__} with none; use 'data'."
+                )
             if options.jit is not None:
                 model.jit_compile = options.jit
             train_data, fit_callbacks = _training_data(run, options)
+            if keras.distribution.distribution() is not None and isinstance(train_data, ShuffledBatches):
+                devices.auto_shard_dataset = False  # ShuffledBatches yields this process's rows
             fit_callbacks += [
                 keras.callbacks.BackupAndRestore(checkpoint_dir),
                 SeedStateCheckpoint(checkpoint_dir),
@@ -200,29 +209,6 @@ def evaluate(run, model):
     return {k: float(v) for k, v in logs.items()}
 
 
-def distribution_scope(strategy):
-    """A context in which recipes build models that train data parallel.
-
-    "none" is a no-op. "mirrored" copies the model to every device (GPUs, or
-    else every logical CPU) and splits each global batch between them.
-    """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"`strategy` must be one of {STRATEGIES}; received {strategy!r}.")
-    if strategy == "none":
-        return contextlib.nullcontext()
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices]).scope()
-    if backend == "jax":
-        return keras.distribution.DataParallel().scope()
-    raise ValueError(
-        f"`strategy` 'mirrored' needs the tensorflow or jax backend; received backend {backend!r}."
-    )
-
-
 def _batch_size(run, options):
     return options.batch_size or run.batch_size
 
@@ -255,6 +241,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.seed = seed
         self.size = len(keras.tree.flatten(arrays)[0])
+        self.shard = distribution_lib.data_shard()  # this process's block of each batch
         self.set_epoch(0)
 
     def set_epoch(self, epoch):
@@ -269,6 +256,8 @@ class ShuffledBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        index, count = self.shard
+        rows = np.array_split(rows, count)[index]  # all rows, unless several hosts share the batch
         return keras.tree.map_structure(lambda array: array[rows], self.arrays)
 
 

@@ -8,7 +8,8 @@ import pytest
 from tests import docstring_examples
 
 MODULES = ["zoo.presets", "zoo.recipes", "zoo.cli", "zoo.training", "zoo.classifier", "zoo.classifier.data",
-           "zoo.classifier.model", "zoo.batching", "zoo.data_paths", "zoo.text_inputs", "zoo.quiet_start"]
+           "zoo.classifier.model", "zoo.batching", "zoo.data_paths", "zoo.text_inputs", "zoo.quiet_start",
+           "zoo.distribution"]
 
 
 @pytest.mark.parametrize("module_name, test_name", docstring_examples.cases(MODULES, skip={"zoo.training"}))

@@ -166,6 +166,26 @@ class BertBackbone(keras.Model):
         self.gelu_approximate = gelu_approximate
         self.layer_norm_epsilon = layer_norm_epsilon
 
+    @staticmethod
+    def get_layout_map(device_mesh):
+        """How `--distribution model` splits BERT over the mesh's `model` axis.
+
+        Every block's query/key/value and output kernels by heads, its
+        feed-forward kernels by their inner width, the token, position and
+        segment tables by width; the rest is copied. See `zoo.distribution`.
+
+        >>> import keras
+        >>> from zoo.bert import BertBackbone
+        >>> mesh = keras.distribution.DeviceMesh((1, 1), ["batch", "model"],
+        ...                                      keras.distribution.list_devices()[:1])
+        >>> layouts = BertBackbone.get_layout_map(mesh)
+        >>> layouts["transformer_layer_0/self_attention_layer/query/kernel"].axes
+        (None, 'model', None)
+        """
+        from zoo import distribution
+
+        return distribution.layout_map(device_mesh, distribution.BLOCK_LAYOUTS)
+
     def get_config(self):
         return {
             "name": self.name,

@@ -210,6 +210,26 @@ class TransformerTranslator(Translator):
         caches = [ops.zeros(cache_shape, self.compute_dtype) for _ in self.decoder_blocks]
         return caches, cached_step
 
+    @staticmethod
+    def get_layout_map(device_mesh):
+        """How `--distribution model` splits the translator over the `model` axis.
+
+        Encoder and decoder blocks (self- and cross-attention kernels by
+        heads, feed-forward kernels by inner width) and both embedding tables
+        by width, the tied output projection with them. See `zoo.distribution`.
+
+        >>> import keras
+        >>> from zoo.translation import TransformerTranslator
+        >>> mesh = keras.distribution.DeviceMesh((1, 1), ["batch", "model"],
+        ...                                      keras.distribution.list_devices()[:1])
+        >>> layouts = TransformerTranslator.get_layout_map(mesh)
+        >>> layouts["transformer_translator/decoder_block_0/cross_attention/attention_output/kernel"].axes
+        ('model', None, None)
+        """
+        from zoo import distribution
+
+        return distribution.layout_map(device_mesh, distribution.BLOCK_LAYOUTS)
+
     def get_config(self):
         config = super().get_config()
         config.update({

@@ -339,6 +339,28 @@ class ViT(keras.Model):
         probabilities = self.predict(images, batch_size=batch_size, verbose=0)
         return [self.class_names[i] for i in np.argmax(probabilities, axis=-1)]
 
+    @staticmethod
+    def get_layout_map(device_mesh):
+        """How `--distribution model` splits a ViT over the mesh's `model` axis.
+
+        The patch projection `(p*p*C, D)` and the position table by width,
+        every block's attention kernels by heads and feed-forward kernels by
+        inner width; the rest is copied. See `zoo.distribution`.
+
+        >>> import keras
+        >>> from zoo.vit import ViT
+        >>> mesh = keras.distribution.DeviceMesh((1, 1), ["batch", "model"],
+        ...                                      keras.distribution.list_devices()[:1])
+        >>> layouts = ViT.get_layout_map(mesh)
+        >>> layouts["vi_t/patch_embedding/projection/kernel"].axes
+        (None, 'model')
+        """
+        from zoo import distribution
+
+        layouts = dict(distribution.BLOCK_LAYOUTS)
+        layouts[r"(.*/)?patch_embedding/projection/kernel"] = (None, distribution.MODEL_AXIS)
+        return distribution.layout_map(device_mesh, layouts)
+
     def get_config(self):
         config = super().get_config()
         config.update(
