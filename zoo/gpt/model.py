@@ -243,7 +243,10 @@ class GPT(keras.Model):
                         token, caches, index - 1, return_attention_scores=return_attention
                     )  # logits (B, 1, V); scores: per block (B, H, 1, L)
                 else:  # rerun the whole sequence: O(L^2) work per token
-                    logits, scores = self.call(prompt, return_attention_scores=return_attention)
+                    if return_attention:
+                        logits, scores = self.call(prompt, return_attention_scores=True)
+                    else:
+                        logits, scores = self.call(prompt), []
                     logits = ops.slice(logits, [0, index - 1, 0], [rows, 1, self.vocabulary_size])
                     scores = [ops.slice(s, [0, 0, index - 1, 0], [rows, self.num_heads, 1, length])
                               for s in scores]
@@ -270,6 +273,18 @@ class GPT(keras.Model):
             return tokens, record
 
         return _compile(generate)
+
+    def _generator_for(self, sampler, temperature, seed, top_k, top_p, use_cache, return_attention):
+        """A generator, compiled once per setting. A seeded sampler is made
+        anew each call, so that the same seed gives the same tokens."""
+        key = (sampler, float(temperature), top_k, top_p, use_cache, return_attention)
+        if isinstance(sampler, str) and seed is None and key in self._generators:
+            return self._generators[key]
+        made = self._sampler(sampler, temperature, seed, top_k, top_p)
+        generator = self._generator(made, use_cache, return_attention)
+        if isinstance(sampler, str) and seed is None:
+            self._generators[key] = generator
+        return generator
 
     def generate(
         self,
@@ -328,8 +343,8 @@ class GPT(keras.Model):
         for i, row in enumerate(rows):
             tokens[i, : len(row)] = row
             prompt_mask[i, : len(row)] = True
-        sampler = self._sampler(sampler, temperature, seed, top_k, top_p)
-        generator = self._generator(sampler, bool(use_cache), bool(return_attention))
+        generator = self._generator_for(sampler, temperature, seed, top_k, top_p,
+                                        bool(use_cache), bool(return_attention))
         out, record = generator(
             ops.convert_to_tensor(tokens), ops.convert_to_tensor(prompt_mask),
             ops.convert_to_tensor(min(lengths), "int32"),

@@ -62,6 +62,7 @@ def test_cached_generation_equals_uncached(sampler):
     uncached, uncached_attention = model.generate(prompts, use_cache=False, return_attention=True,
                                                   **options)
     np.testing.assert_array_equal(cached, uncached)
+    np.testing.assert_array_equal(model.generate(prompts, use_cache=False, **options), cached)
     np.testing.assert_array_equal(cached[:, :4], prompts)
     for ours, reference in zip(cached_attention, uncached_attention):
         np.testing.assert_allclose(ours, reference, atol=1e-5)
