@@ -49,6 +49,11 @@ def load_wikitext2(path=None, max_lines=None):
 
     Returns:
         A `WikiText` with the three splits as id streams and the tokenizer.
+
+    >>> from zoo.gpt import load_wikitext2
+    >>> splits = load_wikitext2(max_lines=2)                 # the shared copy
+    >>> splits.tokenizer.decode(splits.train)                # a blank line, then a title
+    '<eos> = Valkyria Chronicles III = <eos>'
     """
     lines = {}
     for split in SPLITS:
@@ -61,7 +66,14 @@ def load_wikitext2(path=None, max_lines=None):
 
 
 def encode_lines(tokenizer, lines):
-    """One `(n,)` int32 stream: every line's ids followed by `<eos>`."""
+    """One `(n,)` int32 stream: every line's ids followed by `<eos>`.
+
+    >>> from zoo.gpt import WordTokenizer
+    >>> from zoo.gpt.data import encode_lines
+    >>> tokenizer = WordTokenizer.from_texts(["a b"])
+    >>> encode_lines(tokenizer, ["a b", "b"]).tolist()
+    [2, 3, 0, 3, 0]
+    """
     pieces = [tokenizer.encode(line, add_eos=True) for line in lines]
     return np.concatenate(pieces) if pieces else np.zeros((0,), "int32")
 

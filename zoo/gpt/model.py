@@ -275,15 +275,20 @@ class GPT(keras.Model):
         return _compile(generate)
 
     def _generator_for(self, sampler, temperature, seed, top_k, top_p, use_cache, return_attention):
-        """A generator, compiled once per setting. A seeded sampler is made
-        anew each call, so that the same seed gives the same tokens."""
-        key = (sampler, float(temperature), top_k, top_p, use_cache, return_attention)
-        if isinstance(sampler, str) and seed is None and key in self._generators:
-            return self._generators[key]
-        made = self._sampler(sampler, temperature, seed, top_k, top_p)
-        generator = self._generator(made, use_cache, return_attention)
-        if isinstance(sampler, str) and seed is None:
-            self._generators[key] = generator
+        """The compiled generator of a setting, made once. A seeded sampler's
+        random state is reset before each use, so a seed always gives the
+        same tokens."""
+        if not isinstance(sampler, str):  # a keras_hub Sampler instance: used as is
+            return self._generator(sampler, use_cache, return_attention)
+        key = (sampler, float(temperature), seed, top_k, top_p, use_cache, return_attention)
+        if key not in self._generators:
+            made = self._sampler(sampler, temperature, seed, top_k, top_p)
+            initial = [ops.convert_to_numpy(v) for v in made.variables]
+            self._generators[key] = (self._generator(made, use_cache, return_attention), made, initial)
+        generator, made, initial = self._generators[key]
+        if seed is not None:
+            for variable, value in zip(made.variables, initial):
+                variable.assign(value)
         return generator
 
     def generate(
