@@ -18,10 +18,12 @@ from zoo.gpt import data
 from zoo.gpt.model import GPT
 
 SEQUENCE_LENGTH = 128
-SIZES = dict(num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024, dropout=0.2)
+# Width 192: per token about the work of the peers' 200-wide LSTM in
+# ANCHORS.md, most of it the 33,278-word output layer (tied to the input).
+SIZES = dict(num_layers=4, num_heads=4, hidden_dim=192, intermediate_dim=768, dropout=0.1)
 QUICK_SIZES = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, dropout=0.0)
 QUICK_LINES = 300  # lines of each split in quick mode
-LEARNING_RATE = 1e-3
+LEARNING_RATE = 2e-3
 WARMUP_STEPS = 200
 WEIGHT_DECAY = 0.01
 
