@@ -67,9 +67,9 @@ class _Curve(keras.callbacks.Callback):
         if self.points and seen >= self.points[0]:
             self.points.pop(0)
             start = time.perf_counter()
+            training_minutes = (start - self.started - self.evaluation_seconds) / 60
             value = self.evaluate(self.model)
             self.evaluation_seconds += time.perf_counter() - start
-            training_minutes = (start - self.started - self.evaluation_seconds) / 60
             self.rows.append([f"{seen:,}", f"{value:.1f}", f"{training_minutes:.1f}"])
             print(f"tokens {seen:,}: test perplexity {value:.1f}", flush=True)
 
