@@ -333,3 +333,80 @@ SCORE_FUNCTIONS = {
     "cosine": cosine_score,
     "additive": additive_score,
 }
+
+
+# ----------------------------------------------------------------------------
+# Rotary position embeddings (RoPE)
+# ----------------------------------------------------------------------------
+
+
+def rotary_embedding(x, positions, max_wavelength=10000):
+    """Rotary position embedding (Su et al., 2021, "RoFormer") on the last axis.
+
+    The `d` features are split into two halves, `x = [x1, x2]`; feature `i`
+    of the first half and feature `i` of the second half form a pair, which
+    is rotated by the angle `p * w^(-2i/d)` at position `p`:
+
+        x1' = x1 * cos(angle) - x2 * sin(angle)
+        x2' = x2 * cos(angle) + x1 * sin(angle)
+
+    i.e. `x * cos + [-x2, x1] * sin`. This is the "rotate halves" convention
+    of GPT-NeoX, Hugging Face LLaMA and `keras_hub.layers.RotaryEmbedding`
+    (not the interleaved pairs `(x[2i], x[2i+1])` of the RoFormer paper; both
+    give the same attention scores up to a fixed permutation of the query and
+    key features). Because a rotation by `a` then by `-b` is a rotation by
+    `a - b`, the dot product of a query rotated at position `m` with a key
+    rotated at position `n` depends only on `m - n`: the relative position.
+    The angles are computed in float32 and the result is cast back to the
+    dtype of `x`.
+
+    Args:
+        x: `(B, T, D)` or `(B, T, heads, D)`; axis 1 is the position axis,
+            any axes between it and the last one share the rotation.
+            `D` must be even.
+        positions: the position of every step, `(T,)` (the same for every
+            row) or `(B, T)`; ints or floats.
+        max_wavelength: `w`, the wavelength of the slowest pair.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example: position 0 leaves `x` unchanged; position 1 rotates the fastest
+    pair (features 0 and 2 of a 4-wide vector) by one radian.
+
+    >>> import keras, numpy as np
+    >>> from kattn import ops
+    >>> x = np.array([[[1.0, 0.0, 0.0, 0.0]] * 2], "float32")   # (1, T=2, D=4)
+    >>> y = keras.ops.convert_to_numpy(ops.rotary_embedding(x, np.arange(2)))
+    >>> np.round(y[0].astype(float), 3).tolist()
+    [[1.0, 0.0, 0.0, 0.0], [0.54, 0.0, 0.841, 0.0]]
+    """
+    depth = x.shape[-1]
+    if depth is None or depth % 2:
+        raise ValueError(
+            "`x` must have an even, known feature size (last axis) for rotary "
+            f"embeddings; received shape {tuple(x.shape)}."
+        )
+    if len(x.shape) < 3:
+        raise ValueError(
+            "`x` must have shape (batch, length, ..., features); received "
+            f"shape {tuple(x.shape)}."
+        )
+    positions = K.cast(positions, "float32")
+    if len(positions.shape) not in (1, 2):
+        raise ValueError(
+            "`positions` must have shape (length,) or (batch, length); "
+            f"received shape {tuple(positions.shape)}."
+        )
+    half = depth // 2
+    inverse_frequencies = K.power(
+        float(max_wavelength), -K.arange(0, half, dtype="float32") * 2.0 / depth
+    )  # (D/2,): w^(-2i/d)
+    angles = positions[..., None] * inverse_frequencies  # (..., T, D/2)
+    angles = K.concatenate([angles, angles], axis=-1)  # (..., T, D): both halves
+    for _ in range(len(x.shape) - 3):  # (..., T, 1, D) for (B, T, heads, D)
+        angles = K.expand_dims(angles, axis=-2)
+    x1, x2 = x[..., :half], x[..., half:]
+    rotated_halves = K.cast(K.concatenate([-x2, x1], axis=-1), "float32")  # [-x2, x1]
+    result = K.cast(x, "float32") * K.cos(angles) + rotated_halves * K.sin(angles)
+    return K.cast(result, x.dtype)

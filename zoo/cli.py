@@ -7,6 +7,7 @@
     python -m zoo classify runs/classifier "the red cat saw a blue dog"
     python -m zoo translate PRESET "3rd of March 2021"
     python -m zoo explain dates-transformer "3rd of March 2021"   # an attention page
+    python -m zoo generate runs/gpt-wikitext2 "the game is"   # prints tokens as they come
     python -m zoo demo                                  # a small model learns, in a minute
 
 A mistake on the command line (unknown model, missing data file, broken
@@ -75,6 +76,14 @@ def build_parser():
         command = commands.add_parser(name, help=f"{verb} texts with a preset")
         command.add_argument("preset", help="a shipped preset name or a preset folder")
         command.add_argument("texts", nargs="+", metavar="TEXT")
+
+    generate = commands.add_parser("generate", help="continue a text with a language model preset")
+    generate.add_argument("preset", help="a shipped preset name or a preset folder")
+    generate.add_argument("text", help="the prompt")
+    generate.add_argument("--max-new-tokens", type=int, default=40)
+    generate.add_argument("--sampler", choices=("greedy", "top_k", "top_p"), default="top_k")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--seed", type=int, default=None)
 
     explain = commands.add_parser(
         "explain", help="write an interactive page of a preset's attention on one input"
@@ -216,6 +225,19 @@ def _explain(args, argv):
     print(page.save(output))
 
 
+def _generate(args, argv):
+    import zoo
+
+    model = zoo.load(args.preset)
+    if not hasattr(model, "stream"):
+        raise ValueError(f"preset {args.preset!r} is a {type(model).__name__}, which has no generate().")
+    print(args.text, end="", flush=True)
+    for token in model.stream(args.text, args.max_new_tokens, sampler=args.sampler,
+                              temperature=args.temperature, seed=args.seed):
+        print(f" {token}", end="", flush=True)
+    print()
+
+
 def _demo(args, argv):
     from zoo import demo
 
@@ -229,5 +251,6 @@ COMMANDS = {
     "translate": _apply("translate"),
     "classify": _apply("classify"),
     "explain": _explain,
+    "generate": _generate,
     "demo": _demo,
 }

@@ -93,7 +93,7 @@ def _load_all():
     """Import the zoo families so that their recipes register themselves."""
     import importlib
 
-    for family in ("translation", "tweets", "bert", "vit", "classifier"):
+    for family in ("translation", "tweets", "bert", "vit", "classifier", "gpt"):
         try:
             importlib.import_module(f"zoo.{family}.recipes")
         except ModuleNotFoundError as error:

@@ -11,3 +11,4 @@ from kattn.layers.transformer_encoder_block import TransformerEncoderBlock
 from kattn.layers.transformer_decoder_block import TransformerDecoderBlock
 from kattn.layers.patches import Patches
 from kattn.layers.patch_embedding import PatchEmbedding
+from kattn.layers.rotary_embedding import RotaryEmbedding

@@ -1,0 +1,117 @@
+"""The `gpt-wikitext2` recipe: a word-level GPT on WikiText-2.
+
+    python -m zoo train gpt-wikitext2                  # full size
+    python -m zoo train gpt-wikitext2 --quick          # tiny, to check that it runs
+    python -m zoo generate runs/gpt-wikitext2 "the meaning of"
+
+`build_wikitext2(options)` is also what `python -m bench gpt` trains, so the
+benchmark measures exactly what the CLI trains.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from zoo import recipes
+from zoo.gpt import data
+from zoo.gpt.model import GPT
+
+SEQUENCE_LENGTH = 128
+# Width 192: per token about the work of the peers' 200-wide LSTM in
+# ANCHORS.md, most of it the 33,278-word output layer (tied to the input).
+SIZES = dict(num_layers=4, num_heads=4, hidden_dim=192, intermediate_dim=768, dropout=0.1)
+QUICK_SIZES = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, dropout=0.0)
+QUICK_LINES = 300  # lines of each split in quick mode
+LEARNING_RATE = 2e-3
+WARMUP_STEPS = 200
+WEIGHT_DECAY = 0.01
+
+
+def make_model(tokenizer, sizes, sequence_length=SEQUENCE_LENGTH):
+    model = GPT(
+        vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=sequence_length,
+        tokenizer=tokenizer, **sizes,
+    )
+    model.build()
+    return model
+
+
+def compile_model(model, total_steps, learning_rate=LEARNING_RATE, warmup_steps=WARMUP_STEPS,
+                  jit_compile="auto"):
+    """AdamW with a linear warm-up then a cosine decay over `total_steps`; the
+    next-token cross-entropy (its exp is the perplexity)."""
+    warmup_steps = min(warmup_steps, max(1, total_steps // 10))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, total_steps - warmup_steps), warmup_target=learning_rate,
+        warmup_steps=warmup_steps, alpha=0.1,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16):
+    """exp(mean next-token cross-entropy) over the stream, cut into
+    non-overlapping windows of `sequence_length` (the last partial one dropped).
+
+    >>> import numpy as np
+    >>> from zoo.gpt import GPT
+    >>> from zoo.gpt.recipes import perplexity
+    >>> model = GPT(10, 1, 2, 8, 16, max_sequence_length=8)
+    >>> 1.0 < perplexity(model, np.arange(50) % 10, sequence_length=8) < 100.0
+    True
+    """
+    x, y = data.windows(np.asarray(stream), sequence_length)
+    total, count = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start : start + batch_size], training=False)  # (b, T, V)
+        losses = keras.losses.sparse_categorical_crossentropy(
+            y[start : start + batch_size], logits, from_logits=True
+        )
+        total += float(keras.ops.sum(losses))
+        count += int(np.prod(losses.shape))
+    return math.exp(total / count)
+
+
+def build_wikitext2(options, sizes=None, sequence_length=SEQUENCE_LENGTH, total_steps=None):
+    """A compiled GPT and WikiText-2 windows, as a `recipes.Run`.
+
+    `total_steps` sets the length of the learning-rate schedule (default:
+    the recipe's epochs over the training windows).
+    """
+    splits = data.load_wikitext2(options.data, max_lines=QUICK_LINES if options.quick else None)
+    if options.quick:
+        sequence_length = 16
+    sizes = sizes or (QUICK_SIZES if options.quick else SIZES)
+    model = make_model(splits.tokenizer, sizes, sequence_length)
+    x, y = data.windows(splits.train, sequence_length)
+    batch_size = options.batch_size or 16
+    epochs = options.epochs or (1 if options.quick else 6)
+    total_steps = total_steps or epochs * math.ceil(len(x) / batch_size)
+    jit = "auto" if options.jit is None else options.jit
+    compile_model(model, total_steps, jit_compile=jit)
+    return recipes.Run(
+        model=model,
+        train=(x, y),
+        validation=data.windows(splits.valid, sequence_length),
+        evaluate=lambda trained: {
+            "test_perplexity": perplexity(trained, splits.test, sequence_length),
+        },
+        epochs=epochs,
+        monitor="val_loss",
+        patience=2,
+        batch_size=batch_size,
+        data=("WikiText-2 (wikitext-2-v1 tokens), word level, <eos> per line: "
+              f"{len(splits.train):,} training tokens, windows of {sequence_length}"
+              + (f", first {QUICK_LINES} lines of each split" if options.quick else "")),
+    )
+
+
+@recipes.register("gpt-wikitext2", preset="gpt-wikitext2",
+                  description="GPT (decoder-only Transformer), word-level WikiText-2")
+def gpt_wikitext2(options):
+    return build_wikitext2(options)
