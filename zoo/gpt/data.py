@@ -43,22 +43,24 @@ def load_wikitext2(path=None, max_lines=None):
     """Load WikiText-2 from a folder holding `train.txt`, `valid.txt`, `test.txt`.
 
     Args:
-        path: that folder; default the shared copy `wikitext-2/` (see
-            `zoo.data_paths`).
+        path: that folder; default the public WikiText-2 files, downloaded
+            once and checked (or the `KATTN_DATA` mirror; see `zoo.data_paths`).
         max_lines: keep only the first lines of each split (quick runs).
 
     Returns:
         A `WikiText` with the three splits as id streams and the tokenizer.
 
     >>> from zoo.gpt import load_wikitext2
-    >>> splits = load_wikitext2(max_lines=2)                 # the shared copy
+    >>> splits = load_wikitext2(max_lines=2)                 # the public files
     >>> splits.tokenizer.decode(splits.train)                # a blank line, then a title
     '<eos> = Valkyria Chronicles III = <eos>'
     """
     lines = {}
     for split in SPLITS:
-        given = None if path is None else os.path.join(os.fspath(path), f"{split}.txt")
-        file = data_paths.resolve(given, f"wikitext-2/{split}.txt")
+        if path is None:
+            file = data_paths.fetch("wikitext-2", f"{split}.txt")
+        else:
+            file = data_paths.resolve(os.path.join(os.fspath(path), f"{split}.txt"))
         lines[split] = read_lines(file)[:max_lines]
     tokenizer = WordTokenizer.from_texts(lines["train"])
     streams = {split: encode_lines(tokenizer, lines[split]) for split in SPLITS}

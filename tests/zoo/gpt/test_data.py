@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import require_shared_data
+from tests.conftest import require_dataset, require_shared_data
 from zoo.gpt import WordTokenizer, data, load_wikitext2
 
 
@@ -18,8 +18,8 @@ def test_the_published_wikitext2_counts():
     assert splits.tokenizer.decode(splits.test[1:5]) == "= Robert <unk> ="
 
 
-def test_default_path_is_the_shared_copy():
-    require_shared_data("wikitext-2/valid.txt")
+def test_default_path_is_the_public_dataset():
+    require_dataset("wikitext-2")
     splits = load_wikitext2(max_lines=20)
     assert splits.tokenizer.vocabulary[:2] == ["<eos>", "<unk>"]
     assert int(np.sum(splits.train == splits.tokenizer.eos_id)) == 20

@@ -47,7 +47,9 @@ def test_fit_learns_a_repeating_sequence():
     y = np.stack([stream[i + 1 : i + 17] for i in range(0, 200, 3)])
     model.compile(keras.optimizers.Adam(1e-2),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    # 30 epochs: the loss sits near log(7) for the first ~10 (which 10 depends on the seed)
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.05
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
     tokens = model.generate([[0, 1, 2]], max_new_tokens=8)
     assert tokens[0].tolist() == [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3]
