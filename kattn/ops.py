@@ -333,3 +333,37 @@ SCORE_FUNCTIONS = {
     "cosine": cosine_score,
     "additive": additive_score,
 }
+
+
+def rotary_embedding(x, positions, max_wavelength=10000):
+    """Rotary position embedding (RoPE, Su et al., 2021), rotate-half convention.
+
+    Splits the last axis into halves `[x1, x2]` and rotates each pair
+    `(x1[i], x2[i])` by the angle `position * max_wavelength ** (-2i / d)`:
+    `[x1 cos - x2 sin, x2 cos + x1 sin]` (as keras_hub, GPT-NeoX, LLaMA). The dot
+    product of a query and a key rotated this way depends only on their distance.
+
+    Args:
+        x: `(B, T, heads, head_dim)` or `(B, T, D)`; the last axis even.
+        positions: `(T,)` or `(B, T)`, each token's absolute position.
+
+    >>> import numpy as np
+    >>> from kattn.ops import rotary_embedding
+    >>> q, k = np.ones((1, 1, 1, 4), "float32"), np.ones((1, 1, 1, 4), "float32")
+    >>> def score(m, n):
+    ...     return float(np.sum(rotary_embedding(q, [m]) * rotary_embedding(k, [n])))
+    >>> round(score(5, 2), 4) == round(score(13, 10), 4)     # both 3 apart
+    True
+    """
+    dim = x.shape[-1]
+    if dim % 2:
+        raise ValueError(f"`x` must have an even last axis for RoPE; received shape {tuple(x.shape)}.")
+    inverse_frequencies = K.power(float(max_wavelength), -K.arange(0, dim, 2, dtype="float32") / dim)
+    angles = K.cast(positions, "float32")[..., None] * inverse_frequencies  # (B or 1, T, d/2)
+    angles = K.concatenate([angles, angles], axis=-1)  # (B or 1, T, d)
+    if len(x.shape) == 4:
+        angles = angles[..., None, :]  # the same angle for every head
+    x32 = K.cast(x, "float32")  # angles of long positions need float32
+    x1, x2 = K.split(x32, 2, axis=-1)
+    rotated = x32 * K.cos(angles) + K.concatenate([-x2, x1], axis=-1) * K.sin(angles)
+    return K.cast(rotated, x.dtype)
