@@ -336,23 +336,17 @@ SCORE_FUNCTIONS = {
 
 
 def rotary_embedding(x, positions, max_wavelength=10000):
-    """Rotary position embedding (RoPE, Su et al., 2021), rotate-half convention.
+    """RoPE (Su et al., 2021): turn `x` `(B, T, heads, d)` or `(B, T, d)` by `positions` `(T,)` or `(B, T)`.
 
-    Splits the last axis into halves `[x1, x2]` and rotates each pair
-    `(x1[i], x2[i])` by the angle `position * max_wavelength ** (-2i / d)`:
-    `[x1 cos - x2 sin, x2 cos + x1 sin]` (as keras_hub, GPT-NeoX, LLaMA). The dot
-    product of a query and a key rotated this way depends only on their distance.
-
-    Args:
-        x: `(B, T, heads, head_dim)` or `(B, T, D)`; the last axis even.
-        positions: `(T,)` or `(B, T)`, each token's absolute position.
+    Rotate-half convention (keras_hub, GPT-NeoX, LLaMA): the halves `[x1, x2]` of the last axis
+    become `[x1 cos - x2 sin, x2 cos + x1 sin]` at angles `position * max_wavelength ** (-2i / d)`,
+    so the dot product of a turned query and a turned key depends only on their distance.
 
     >>> import numpy as np
     >>> from kattn.ops import rotary_embedding
-    >>> q, k = np.ones((1, 1, 1, 4), "float32"), np.ones((1, 1, 1, 4), "float32")
-    >>> def score(m, n):
-    ...     return float(np.sum(rotary_embedding(q, [m]) * rotary_embedding(k, [n])))
-    >>> round(score(5, 2), 4) == round(score(13, 10), 4)     # both 3 apart
+    >>> q = np.ones((1, 1, 1, 4), "float32")                 # (B, T, heads, head_dim)
+    >>> dot = lambda m, n: float(np.sum(rotary_embedding(q, [m]) * rotary_embedding(q, [n])))
+    >>> round(dot(5, 2), 4) == round(dot(13, 10), 4)         # both 3 apart
     True
     """
     dim = x.shape[-1]

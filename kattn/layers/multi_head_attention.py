@@ -1,5 +1,4 @@
-"""Multi-head attention with masks, a key/value cache, grouped-query
-attention and rotary positions."""
+"""Multi-head attention with masks, a key/value cache, grouped-query attention and RoPE."""
 
 import keras
 from keras import ops
@@ -155,8 +154,7 @@ class MultiHeadAttention(keras.layers.Layer):
                     f"received shape {tuple(shape)}."
                 )
         self._feature_sizes = {"query": query_shape[-1], "key": key_shape[-1], "value": value_shape[-1]}
-        heads, kv_heads = self.num_heads, self.num_key_value_heads
-        key_dim, value_dim = self.key_dim, self.head_value_dim
+        heads, kv_heads, key_dim, value_dim = self.num_heads, self.num_key_value_heads, self.key_dim, self.head_value_dim
         # (B, T, D) -> (B, T, H or H_kv, head_dim)
         self.query_dense = self._projection("query", "abc,cde->abde", (None, heads, key_dim), "de")
         self.key_dense = self._projection("key", "abc,cde->abde", (None, kv_heads, key_dim), "de")
@@ -215,8 +213,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self._check_inputs(query, value, key, query_mask, value_mask, attention_mask, cache, cache_update_index)
         reads_cache_only = cache is not None and cache_update_index is None
 
-        # 1. Project every token to each head's queries, keys and values
-        # (H_kv = num_key_value_heads key/value heads, H_kv = H unless grouped).
+        # 1. Project every token to each head's queries, keys and values (H_kv = num_key_value_heads).
         queries = self.query_dense(query)  # (B, Tq, H, key_dim)
         if reads_cache_only:  # precomputed keys/values, e.g. cross-attention while decoding
             keys, values = cache[:, 0], cache[:, 1]  # (B, max_length, H_kv, key_dim)
