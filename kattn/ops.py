@@ -335,78 +335,31 @@ SCORE_FUNCTIONS = {
 }
 
 
-# ----------------------------------------------------------------------------
-# Rotary position embeddings (RoPE)
-# ----------------------------------------------------------------------------
-
-
 def rotary_embedding(x, positions, max_wavelength=10000):
-    """Rotary position embedding (Su et al., 2021, "RoFormer") on the last axis.
+    """RoPE (Su et al., 2021): turn `x` `(B, T, heads, d)` or `(B, T, d)` by `positions` `(T,)` or `(B, T)`.
 
-    The `d` features are split into two halves, `x = [x1, x2]`; feature `i`
-    of the first half and feature `i` of the second half form a pair, which
-    is rotated by the angle `p * w^(-2i/d)` at position `p`:
+    Rotate-half convention (keras_hub, GPT-NeoX, LLaMA): the halves `[x1, x2]` of the last axis
+    become `[x1 cos - x2 sin, x2 cos + x1 sin]` at angles `position * max_wavelength ** (-2i / d)`,
+    so the dot product of a turned query and a turned key depends only on their distance.
 
-        x1' = x1 * cos(angle) - x2 * sin(angle)
-        x2' = x2 * cos(angle) + x1 * sin(angle)
-
-    i.e. `x * cos + [-x2, x1] * sin`. This is the "rotate halves" convention
-    of GPT-NeoX, Hugging Face LLaMA and `keras_hub.layers.RotaryEmbedding`
-    (not the interleaved pairs `(x[2i], x[2i+1])` of the RoFormer paper; both
-    give the same attention scores up to a fixed permutation of the query and
-    key features). Because a rotation by `a` then by `-b` is a rotation by
-    `a - b`, the dot product of a query rotated at position `m` with a key
-    rotated at position `n` depends only on `m - n`: the relative position.
-    The angles are computed in float32 and the result is cast back to the
-    dtype of `x`.
-
-    Args:
-        x: `(B, T, D)` or `(B, T, heads, D)`; axis 1 is the position axis,
-            any axes between it and the last one share the rotation.
-            `D` must be even.
-        positions: the position of every step, `(T,)` (the same for every
-            row) or `(B, T)`; ints or floats.
-        max_wavelength: `w`, the wavelength of the slowest pair.
-
-    Returns:
-        A tensor shaped like `x`.
-
-    Example: position 0 leaves `x` unchanged; position 1 rotates the fastest
-    pair (features 0 and 2 of a 4-wide vector) by one radian.
-
-    >>> import keras, numpy as np
-    >>> from kattn import ops
-    >>> x = np.array([[[1.0, 0.0, 0.0, 0.0]] * 2], "float32")   # (1, T=2, D=4)
-    >>> y = keras.ops.convert_to_numpy(ops.rotary_embedding(x, np.arange(2)))
-    >>> np.round(y[0].astype(float), 3).tolist()
-    [[1.0, 0.0, 0.0, 0.0], [0.54, 0.0, 0.841, 0.0]]
+    >>> import numpy as np
+    >>> from kattn.ops import rotary_embedding
+    >>> q = np.ones((1, 1, 1, 4), "float32")                 # (B, T, heads, head_dim)
+    >>> dot = lambda m, n: float(np.sum(rotary_embedding(q, [m]) * rotary_embedding(q, [n])))
+    >>> round(dot(5, 2), 4) == round(dot(13, 10), 4)         # both 3 apart
+    True
     """
-    depth = x.shape[-1]
-    if depth is None or depth % 2:
-        raise ValueError(
-            "`x` must have an even, known feature size (last axis) for rotary "
-            f"embeddings; received shape {tuple(x.shape)}."
-        )
-    if len(x.shape) < 3:
-        raise ValueError(
-            "`x` must have shape (batch, length, ..., features); received "
-            f"shape {tuple(x.shape)}."
-        )
-    positions = K.cast(positions, "float32")
-    if len(positions.shape) not in (1, 2):
-        raise ValueError(
-            "`positions` must have shape (length,) or (batch, length); "
-            f"received shape {tuple(positions.shape)}."
-        )
-    half = depth // 2
-    inverse_frequencies = K.power(
-        float(max_wavelength), -K.arange(0, half, dtype="float32") * 2.0 / depth
-    )  # (D/2,): w^(-2i/d)
-    angles = positions[..., None] * inverse_frequencies  # (..., T, D/2)
-    angles = K.concatenate([angles, angles], axis=-1)  # (..., T, D): both halves
-    for _ in range(len(x.shape) - 3):  # (..., T, 1, D) for (B, T, heads, D)
-        angles = K.expand_dims(angles, axis=-2)
-    x1, x2 = x[..., :half], x[..., half:]
-    rotated_halves = K.cast(K.concatenate([-x2, x1], axis=-1), "float32")  # [-x2, x1]
-    result = K.cast(x, "float32") * K.cos(angles) + rotated_halves * K.sin(angles)
-    return K.cast(result, x.dtype)
+    dim = x.shape[-1]
+    if dim % 2:
+        raise ValueError(f"`x` must have an even last axis for RoPE; received shape {tuple(x.shape)}.")
+    if len(K.shape(positions)) not in (1, 2):
+        raise ValueError(f"`positions` must be (T,) or (B, T); received shape {tuple(K.shape(positions))}.")
+    inverse_frequencies = K.power(float(max_wavelength), -K.arange(0, dim, 2, dtype="float32") / dim)
+    angles = K.cast(positions, "float32")[..., None] * inverse_frequencies  # (B or 1, T, d/2)
+    angles = K.concatenate([angles, angles], axis=-1)  # (B or 1, T, d)
+    if len(x.shape) == 4:
+        angles = angles[..., None, :]  # the same angle for every head
+    x32 = K.cast(x, "float32")  # angles of long positions need float32
+    x1, x2 = K.split(x32, 2, axis=-1)
+    rotated = x32 * K.cos(angles) + K.concatenate([-x2, x1], axis=-1) * K.sin(angles)
+    return K.cast(rotated, x.dtype)

@@ -1,4 +1,4 @@
-"""Multi-head attention with masks and a key/value cache."""
+"""Multi-head attention with masks, a key/value cache, grouped-query attention and RoPE."""
 
 import keras
 from keras import ops
@@ -26,6 +26,12 @@ class MultiHeadAttention(keras.layers.Layer):
         use_bias: whether the four projections have biases.
         output_dim: size of the output; defaults to the query's last axis.
         kernel_initializer, bias_initializer: for the four projections.
+        num_key_value_heads: heads of the keys/values (default `num_heads`);
+            fewer is grouped-query attention (1: multi-query), each key/value
+            head shared by `num_heads / num_key_value_heads` query heads.
+        rotary: rotate queries and keys by their absolute positions (RoPE,
+            `kattn.ops.rotary_embedding`) instead of adding position vectors.
+        rotary_max_wavelength: the longest RoPE wavelength.
 
     Call arguments:
         query: `(B, Tq, Dq)`.
@@ -38,7 +44,8 @@ class MultiHeadAttention(keras.layers.Layer):
         use_causal_mask: query i sees keys j <= i (offset by
             `cache_update_index` when decoding with a cache).
         return_attention_scores: also return the weights `(B, H, Tq, Tk)`.
-        cache: `(B, 2, max_length, H, key_dim)`, keys then values of earlier
+        cache: `(B, 2, max_length, num_key_value_heads, key_dim)`, keys (after
+            RoPE if `rotary`) then values of earlier
             steps. With `cache_update_index` the new keys/values are written at
             that position and attention runs over the whole cache (positions
             not yet written are masked). Without it the cache is read as
@@ -65,6 +72,14 @@ class MultiHeadAttention(keras.layers.Layer):
     ...                   cache=cache, cache_update_index=0)
     >>> tuple(step.shape)
     (3, 1, 8)
+
+    Grouped-query attention with rotary positions; the cache keeps 1 head:
+
+    >>> gqa = kattn.layers.MultiHeadAttention(2, 4, num_key_value_heads=1, rotary=True)
+    >>> out, cache = gqa(x, x, use_causal_mask=True, cache=np.zeros((3, 2, 5, 1, 4), "float32"),
+    ...                  cache_update_index=0)
+    >>> tuple(out.shape), tuple(cache.shape)
+    ((3, 5, 8), (3, 2, 5, 1, 4))
     """
 
     def __init__(
@@ -77,6 +92,9 @@ class MultiHeadAttention(keras.layers.Layer):
         output_dim=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        num_key_value_heads=None,
+        rotary=False,
+        rotary_max_wavelength=10000,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -88,6 +106,17 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dim = checks.positive_int("output_dim", output_dim, allow_none=True)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        kv_heads = self.num_heads if num_key_value_heads is None else num_key_value_heads
+        self.num_key_value_heads = checks.positive_int("num_key_value_heads", kv_heads)
+        if self.num_heads % self.num_key_value_heads:
+            raise ValueError(
+                "`num_key_value_heads` must divide `num_heads`; received "
+                f"num_key_value_heads={kv_heads} and num_heads={num_heads}."
+            )
+        if rotary and self.key_dim % 2:
+            raise ValueError(f"`rotary=True` needs an even `key_dim`; received key_dim={key_dim}.")
+        self.rotary = bool(rotary)
+        self.rotary_max_wavelength = rotary_max_wavelength
         self.supports_masking = True
         self.seed_generator = (
             keras.random.SeedGenerator() if self.dropout > 0 else None
@@ -125,11 +154,11 @@ class MultiHeadAttention(keras.layers.Layer):
                     f"received shape {tuple(shape)}."
                 )
         self._feature_sizes = {"query": query_shape[-1], "key": key_shape[-1], "value": value_shape[-1]}
-        heads, key_dim, value_dim = self.num_heads, self.key_dim, self.head_value_dim
-        # (B, T, D) -> (B, T, H, head_dim)
+        heads, kv_heads, key_dim, value_dim = self.num_heads, self.num_key_value_heads, self.key_dim, self.head_value_dim
+        # (B, T, D) -> (B, T, H or H_kv, head_dim)
         self.query_dense = self._projection("query", "abc,cde->abde", (None, heads, key_dim), "de")
-        self.key_dense = self._projection("key", "abc,cde->abde", (None, heads, key_dim), "de")
-        self.value_dense = self._projection("value", "abc,cde->abde", (None, heads, value_dim), "de")
+        self.key_dense = self._projection("key", "abc,cde->abde", (None, kv_heads, key_dim), "de")
+        self.value_dense = self._projection("value", "abc,cde->abde", (None, kv_heads, value_dim), "de")
         # (B, T, H, value_dim) -> (B, T, output_dim)
         output_dim = self.output_dim or query_shape[-1]
         self.output_dense = self._projection("attention_output", "abcd,cde->abe", (None, output_dim), "e")
@@ -151,7 +180,7 @@ class MultiHeadAttention(keras.layers.Layer):
             checks.same_size("feature size", name, tensor.shape[-1], f"{name} projection input", expected)
         key_length = key.shape[1]
         if cache is not None:
-            expected = (batch, 2, None, self.num_heads, self.key_dim)
+            expected = (batch, 2, None, self.num_key_value_heads, self.key_dim)
             checks.mask_shape("cache", cache, expected)
             if self.head_value_dim != self.key_dim:
                 raise ValueError(
@@ -184,17 +213,27 @@ class MultiHeadAttention(keras.layers.Layer):
         self._check_inputs(query, value, key, query_mask, value_mask, attention_mask, cache, cache_update_index)
         reads_cache_only = cache is not None and cache_update_index is None
 
-        # 1. Project every token to each head's queries, keys and values.
+        # 1. Project every token to each head's queries, keys and values (H_kv = num_key_value_heads).
         queries = self.query_dense(query)  # (B, Tq, H, key_dim)
         if reads_cache_only:  # precomputed keys/values, e.g. cross-attention while decoding
-            keys, values = cache[:, 0], cache[:, 1]  # (B, max_length, H, key_dim)
+            keys, values = cache[:, 0], cache[:, 1]  # (B, max_length, H_kv, key_dim)
         else:
-            keys = self.key_dense(key)  # (B, Tk, H, key_dim)
-            values = self.value_dense(value)  # (B, Tk, H, value_dim)
+            keys = self.key_dense(key)  # (B, Tk, H_kv, key_dim)
+            values = self.value_dense(value)  # (B, Tk, H_kv, value_dim)
+        if self.rotary:  # RoPE: turn queries and new keys by their absolute positions
+            start = 0 if cache_update_index is None else cache_update_index
+            queries = self._rotate(queries, start)
+            keys = keys if reads_cache_only else self._rotate(keys, start)
 
         # 2. Decoding: write this call's keys/values into the cache, attend to all of it.
         if cache is not None and not reads_cache_only:
             keys, values, cache = self._update_cache(cache, keys, values, cache_update_index)
+
+        # Grouped-query attention: each key/value head serves H / H_kv query heads.
+        groups = self.num_heads // self.num_key_value_heads
+        if groups > 1:
+            keys = ops.repeat(keys, groups, axis=2)  # (B, Tk, H, key_dim)
+            values = ops.repeat(values, groups, axis=2)  # (B, Tk, H, value_dim)
 
         # 3. Which keys each query may see. Causal attention with no other mask
         # (the usual training case) lets the attention kernel build the mask.
@@ -231,11 +270,16 @@ class MultiHeadAttention(keras.layers.Layer):
             results += (cache,)
         return results[0] if len(results) == 1 else results
 
+    def _rotate(self, x, start):
+        """RoPE on `x` `(B, T, heads, d)` whose first token sits at position `start`."""
+        positions = ops.cast(start, "int32") + ops.arange(ops.shape(x)[1], dtype="int32")
+        return attention_ops.rotary_embedding(x, positions, self.rotary_max_wavelength)
+
     def _update_cache(self, cache, new_keys, new_values, cache_update_index):
-        """Write `new_keys`/`new_values` `(B, Tq, H, d)` at `cache_update_index`.
+        """Write `new_keys`/`new_values` `(B, Tq, H_kv, d)` at `cache_update_index`.
 
         Returns the keys and values of every cache position `(B, max_length,
-        H, d)` and the updated cache `(B, 2, max_length, H, d)`.
+        H_kv, d)` and the updated cache `(B, 2, max_length, H_kv, d)`.
         """
         start = [0, cache_update_index, 0, 0]
         keys = ops.slice_update(cache[:, 0], start, ops.cast(new_keys, cache.dtype))
@@ -273,6 +317,9 @@ class MultiHeadAttention(keras.layers.Layer):
                 "output_dim": self.output_dim,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "num_key_value_heads": self.num_key_value_heads,
+                "rotary": self.rotary,
+                "rotary_max_wavelength": self.rotary_max_wavelength,
             }
         )
         return config

@@ -61,11 +61,11 @@ class TransformerBlock(keras.layers.Layer):
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
 
-    def _attention(self, name, query_shape, value_shape):
+    def _attention(self, name, query_shape, value_shape, **options):
         key_dim = head_size(query_shape[-1], self.num_heads, self.key_dim)
         attention = MultiHeadAttention(
             self.num_heads, key_dim, dropout=self.dropout, dtype=self.dtype_policy, name=name,
-            **self._initializers(),
+            **self._initializers(), **options,
         )
         attention.build(query_shape, value_shape)
         return attention

@@ -27,6 +27,8 @@ class TransformerDecoderBlock(TransformerBlock):
         `TransformerEncoderBlock`.
         cross_attention: whether the block attends to an encoder sequence
             (False: a decoder-only block, as in GPT).
+        num_key_value_heads, rotary: grouped-query attention and rotary
+            positions in the self-attention (see `MultiHeadAttention`).
 
     Call arguments:
         decoder_sequence: `(B, T, D)`.
@@ -38,7 +40,8 @@ class TransformerDecoderBlock(TransformerBlock):
         encoder_padding_mask: `(B, S)`; defaults to the Keras mask of
             `encoder_sequence`.
         use_causal_mask: token i sees decoder tokens j <= i only.
-        self_attention_cache: `(B, 2, max_length, heads, key_dim)`, the keys
+        self_attention_cache: `(B, 2, max_length, num_key_value_heads,
+            key_dim)`, the keys
             and values of the earlier steps.
         self_attention_cache_update_index: where this call's tokens go in the
             cache (int or scalar tensor); the causal mask is shifted by it.
@@ -76,6 +79,8 @@ class TransformerDecoderBlock(TransformerBlock):
         norm_first=False,
         key_dim=None,
         cross_attention=True,
+        num_key_value_heads=None,
+        rotary=False,
         **kwargs,
     ):
         super().__init__(
@@ -83,6 +88,8 @@ class TransformerDecoderBlock(TransformerBlock):
             key_dim, **kwargs,
         )
         self.cross_attention = bool(cross_attention)
+        self.num_key_value_heads = checks.positive_int("num_key_value_heads", num_key_value_heads, allow_none=True)
+        self.rotary = bool(rotary)
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         shape = decoder_sequence_shape
@@ -96,7 +103,9 @@ class TransformerDecoderBlock(TransformerBlock):
                 "`encoder_sequence` is required when `cross_attention=True`; "
                 "received None. Use cross_attention=False for a decoder-only block."
             )
-        self.self_attention = self._attention("self_attention", shape, shape)
+        self.self_attention = self._attention(
+            "self_attention", shape, shape, num_key_value_heads=self.num_key_value_heads, rotary=self.rotary
+        )
         self.self_attention_norm = self._norm("self_attention_layer_norm", shape)
         self.self_attention_dropout = self._dropout("self_attention_dropout")
         if self.cross_attention:
@@ -160,7 +169,7 @@ class TransformerDecoderBlock(TransformerBlock):
         if return_attention_scores:
             scores["self"] = extras.pop(0)  # (B, H, T, T or max_length)
         if self_attention_cache is not None:
-            self_attention_cache = extras.pop(0)  # (B, 2, max_length, H, key_dim)
+            self_attention_cache = extras.pop(0)  # (B, 2, max_length, H_kv, key_dim)
         x = residual + self.self_attention_dropout(attended, training=training)
         if not self.norm_first:
             x = self.self_attention_norm(x)
@@ -195,5 +204,6 @@ class TransformerDecoderBlock(TransformerBlock):
 
     def get_config(self):
         config = super().get_config()
-        config["cross_attention"] = self.cross_attention
+        config.update(cross_attention=self.cross_attention, num_key_value_heads=self.num_key_value_heads,
+                      rotary=self.rotary)
         return config
