@@ -70,7 +70,10 @@ def _has_flash_kernel(backend_name):
     Keras, so that kattn never imports a backend library itself)."""
     if backend_name not in ("jax", "torch"):
         return False
-    devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
+    if backend_name == "torch":  # Keras has no device list for torch: where a new tensor lives
+        devices = [str(keras.ops.zeros(()).device)]  # "cpu" or "cuda:0"
+    else:
+        devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
     return any(not device.lower().startswith("cpu") for device in devices)
 
 
