@@ -22,9 +22,18 @@ def _kattn_files():
     return [os.path.join(ROOT, path) for path in listed]
 
 
-def test_kattn_has_at_most_2400_lines():
+# Issue #26 took the TensorFlow-CPU speed machinery out: kattn went from 3,015
+# lines to 2,343, under its cap of 2,400. Features added since have their own
+# allowance, so that the cap still catches machinery creeping back: the
+# attention viewer (kattn/attention_view.html and attention_view in viz.py,
+# about 380 lines), the RotaryEmbedding layer (75) and grouped-query and rotary
+# attention in MultiHeadAttention and the decoder block (about 90).
+CAP = 2400 + 380 + 75 + 90
+
+
+def test_kattn_stays_small():
     lines = sum(sum(1 for _ in open(path, encoding="utf-8")) for path in _kattn_files())
-    assert lines <= 2400, f"kattn has {lines} lines"
+    assert lines <= CAP, f"kattn has {lines} lines (cap {CAP})"
 
 
 def test_no_kattn_file_mentions_tensorflow():
