@@ -9,7 +9,7 @@ from kattn import checks
 from kattn.layers.position_embedding import PositionEmbedding
 from kattn.layers.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
 
-POSITIONS = ("sinusoidal", "learned")
+POSITIONS = ("sinusoidal", "learned", None)
 
 
 @keras.saving.register_keras_serializable(package="kattn")
@@ -23,7 +23,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         embedding_dim: `D`.
         sequence_length: longest sequence; needed for learned positions.
         position: `"sinusoidal"` (fixed, any length) or `"learned"`
-            (`PositionEmbedding`, at most `sequence_length` positions).
+            (`PositionEmbedding`, at most `sequence_length` positions), or
+            None: tokens only, when attention adds positions itself (rotary).
         mask_zero: token id 0 is padding; the output then carries a Keras
             mask that the following kattn blocks use without being told.
         scale_embeddings: multiply token vectors by `sqrt(D)` before adding
@@ -85,10 +86,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             self.position_embedding = PositionEmbedding(
                 sequence_length, dtype=self.dtype_policy, name="position_embedding"
             )
-        else:
+        elif position == "sinusoidal":
             self.position_embedding = SinusoidalPositionalEncoding(
                 dtype=self.dtype_policy, name="position_embedding"
             )
+        else:
+            self.position_embedding = None
 
     def build(self, token_ids_shape):
         if len(token_ids_shape) != 2:
@@ -97,13 +100,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 f"{tuple(token_ids_shape)}."
             )
         self.token_embedding.build(token_ids_shape)
-        self.position_embedding.build(tuple(token_ids_shape) + (self.embedding_dim,))
+        if self.position_embedding is not None:
+            self.position_embedding.build(tuple(token_ids_shape) + (self.embedding_dim,))
 
     def call(self, token_ids, start_index=0):
         checks.rank("token_ids", token_ids, (2,), "(batch, length)")
         tokens = self.token_embedding(token_ids)  # (B, T, D)
         if self.scale_embeddings:
             tokens = tokens * ops.cast(math.sqrt(self.embedding_dim), tokens.dtype)
+        if self.position_embedding is None:
+            return tokens
         positions = self.position_embedding(tokens, start_index=start_index)  # (B, T, D)
         return tokens + positions
 

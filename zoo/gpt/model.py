@@ -41,10 +41,12 @@ class GPT(keras.Model):
             the sizes (`hidden_dim` must be a multiple of `num_heads`).
         max_sequence_length: the longest sequence (learned positions).
         dropout: after the embeddings and inside every block.
-        position: "learned". ("rotary" is not available yet: it comes with
-            rotary embeddings inside `kattn.layers.MultiHeadAttention`.)
-        num_key_value_heads: None (or `num_heads`). Grouped-query attention
-            is not available yet, for the same reason.
+        position: "learned" (a learned vector added per position, GPT-2) or
+            "rotary" (queries and keys rotated by position inside attention,
+            RoPE; no position embedding).
+        num_key_value_heads: None (= `num_heads`), or fewer key/value heads
+            shared by groups of query heads (grouped-query attention; 1 is
+            multi-query); the cache then holds only these heads.
         activation: of the feed-forward layers; "gelu_approximate" (the tanh
             GELU of GPT-2, the default) or any Keras activation name.
         layer_norm_epsilon: of every LayerNorm (GPT-2: 1e-5).
@@ -91,20 +93,9 @@ class GPT(keras.Model):
         self.max_sequence_length = checks.positive_int("max_sequence_length", max_sequence_length)
         self.dropout = checks.rate("dropout", dropout)
         self.position = checks.one_of("position", position, POSITIONS)
-        if position == "rotary":
-            raise ValueError(
-                "`position='rotary'` is not available yet: it needs rotary embeddings "
-                "inside kattn.layers.MultiHeadAttention (issue #28). Use position='learned'."
-            )
         self.num_key_value_heads = checks.positive_int(
             "num_key_value_heads", num_key_value_heads, allow_none=True
         )
-        if num_key_value_heads not in (None, num_heads):
-            raise ValueError(
-                "`num_key_value_heads` other than None or `num_heads` (grouped-query "
-                "attention) is not available yet: it needs kattn.layers.MultiHeadAttention "
-                f"support (issue #28); received {num_key_value_heads} with num_heads={num_heads}."
-            )
         if hidden_dim % num_heads:
             raise ValueError(
                 f"`hidden_dim` must be a multiple of `num_heads`; received {hidden_dim} "
@@ -123,13 +114,14 @@ class GPT(keras.Model):
 
         self.embedding = kattn.layers.TokenAndPositionEmbedding(
             vocabulary_size, hidden_dim, sequence_length=max_sequence_length,
-            position="learned", name="embedding",
+            position="learned" if position == "learned" else None, name="embedding",
         )
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.blocks = [
             kattn.layers.TransformerDecoderBlock(
                 num_heads, intermediate_dim, dropout=dropout, activation=_activation(activation),
                 layer_norm_epsilon=layer_norm_epsilon, norm_first=True, cross_attention=False,
+                num_key_value_heads=num_key_value_heads, rotary=position == "rotary",
                 name=f"block_{i}",
             )
             for i in range(num_layers)
@@ -175,8 +167,9 @@ class GPT(keras.Model):
         return (logits, scores) if return_attention_scores else logits
 
     def empty_cache(self, batch_size, length):
-        """One zero cache `(B, 2, length, heads, head_dim)` per block."""
-        shape = (batch_size, 2, length, self.num_heads, self.head_dim)
+        """One zero cache `(B, 2, length, key_value_heads, head_dim)` per block."""
+        key_value_heads = self.num_key_value_heads or self.num_heads
+        shape = (batch_size, 2, length, key_value_heads, self.head_dim)
         return tuple(ops.zeros(shape, self.compute_dtype) for _ in self.blocks)
 
     def call_with_cache(self, token_ids, caches, index, return_attention_scores=False):

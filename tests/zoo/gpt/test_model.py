@@ -135,10 +135,8 @@ def test_text_prompts_with_a_tokenizer_and_preset_round_trip(tmp_path):
 
 
 def test_bad_arguments_are_clear_errors():
-    with pytest.raises(ValueError, match="rotary.*not available yet"):
-        GPT(**SIZES, position="rotary")
-    with pytest.raises(ValueError, match="num_key_value_heads.*not available yet"):
-        GPT(**SIZES, num_key_value_heads=1)
+    with pytest.raises(ValueError, match="num_key_value_heads"):
+        GPT(**SIZES, num_key_value_heads=3).build()  # does not divide num_heads
     with pytest.raises(ValueError, match="position"):
         GPT(**SIZES, position="sinusoid")
     with pytest.raises(ValueError, match="hidden_dim"):
@@ -153,3 +151,24 @@ def test_bad_arguments_are_clear_errors():
         model.generate(["words"], max_new_tokens=2)
     with pytest.raises(ValueError, match="token ids"):
         model.generate([[1, 99]], max_new_tokens=2)
+
+
+@pytest.mark.parametrize("options", [dict(position="rotary"), dict(num_key_value_heads=1),
+                                     dict(position="rotary", num_key_value_heads=1)])
+def test_rotary_and_grouped_query_variants_cache_and_learn(options):
+    model = small_gpt(**options)
+    names = [v.path for v in model.weights]
+    assert any("position_embedding" in n for n in names) == (options.get("position") != "rotary")
+    key_value_heads = options.get("num_key_value_heads") or SIZES["num_heads"]
+    assert tuple(model.empty_cache(1, 5)[0].shape)[3] == key_value_heads
+    ids = np.random.default_rng(3).integers(0, SIZES["vocabulary_size"], (2, 6))
+    cached = model.generate(ids, max_new_tokens=4)
+    uncached = model.generate(ids, max_new_tokens=4, use_cache=False)
+    np.testing.assert_array_equal(cached, uncached)
+    stream = np.tile(np.arange(7), 40)
+    x = np.stack([stream[i : i + 16] for i in range(0, 200, 3)])
+    y = np.stack([stream[i + 1 : i + 17] for i in range(0, 200, 3)])
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
