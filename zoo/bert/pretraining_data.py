@@ -183,7 +183,7 @@ def tokenize_documents(documents, tokenizer, batch_size=4096):
     sentences = [sentence for document in documents for sentence in document]
     ids = []
     for start in range(0, len(sentences), batch_size):
-        ids.extend(tokenizer.tokenize(sentences[start : start + batch_size]).to_list())
+        ids.extend(tokenizer.tokenize(sentences[start : start + batch_size]))
     tokenized, position = [], 0
     for document in documents:
         tokenized.append(ids[position : position + len(document)])

@@ -62,8 +62,8 @@ def whole_word_tokenizer(texts, sequence_length):
     """
     from zoo.bert.tokenizer import SPECIAL_TOKENS
 
-    words = BertTokenizer(list(SPECIAL_TOKENS)).split_words(list(texts)).flat_values.numpy()
-    vocabulary = list(SPECIAL_TOKENS) + sorted({w.decode("utf-8") for w in words} - set(SPECIAL_TOKENS))
+    words = BertTokenizer(list(SPECIAL_TOKENS)).split_words(list(texts))
+    vocabulary = list(SPECIAL_TOKENS) + sorted({w for row in words for w in row} - set(SPECIAL_TOKENS))
     return BertTokenizer(vocabulary, sequence_length=sequence_length)
 
 
