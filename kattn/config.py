@@ -107,7 +107,10 @@ def block_compilation():
 def _running_on_accelerator(backend_name):
     """True when the backend computes on a GPU or TPU (asked through Keras,
     so that kattn never imports a backend library itself)."""
-    devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
+    try:
+        devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
+    except AttributeError:  # torch: Keras lists no devices; where does a tensor live?
+        devices = [str(keras.ops.zeros(()).device)]  # "cpu" or "cuda:0"
     return any(not device.lower().startswith("cpu") for device in devices)
 
 
