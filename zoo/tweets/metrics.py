@@ -49,8 +49,8 @@ class MacroRecall(keras.metrics.Metric):
         return ops.sum(recall * seen) / ops.maximum(ops.sum(seen), 1.0)
 
     def reset_state(self):
-        self.correct.assign(ops.zeros_like(self.correct))
-        self.count.assign(ops.zeros_like(self.count))
+        self.correct.assign(ops.zeros((self.num_classes,)))
+        self.count.assign(ops.zeros((self.num_classes,)))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
