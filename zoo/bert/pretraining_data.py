@@ -19,6 +19,7 @@ Input text: `read_documents(path)` reads WikiText files (a line " = Title = "
 starts an article) or plain text files (documents separated by blank lines).
 """
 
+import copy
 import math
 import re
 
@@ -319,7 +320,8 @@ class PretrainingBatches(keras.utils.PyDataset):
     Batch `i` of epoch `e` is shuffled and masked from `(seed, e, i)` alone
     (`fixed_masks`: from `(seed, i)`, the same masks every epoch, for
     validation). `repeat` makes the batches go on for ever (`len` is then
-    the batches of one pass; `fit` needs `steps_per_epoch`).
+    the batches of one pass; `fit` needs `steps_per_epoch`). `repeat()`
+    gives the repeating version, as `tf.data.Dataset.repeat()` does.
     """
 
     def __init__(self, arrays, batch_size, make_batch, shuffle, repeat, seed, **kwargs):
@@ -330,7 +332,7 @@ class PretrainingBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.drop_remainder = shuffle or repeat
-        self.repeat = repeat
+        self.repeating = repeat
         self.epoch = 0
         count = len(arrays[0])
         self.batches_per_pass = count // batch_size if self.drop_remainder else math.ceil(count / batch_size)
@@ -343,7 +345,13 @@ class PretrainingBatches(keras.utils.PyDataset):
 
     @property
     def num_batches(self):
-        return None if self.repeat else self.batches_per_pass
+        return None if self.repeating else self.batches_per_pass
+
+    def repeat(self):
+        """These batches, going on for ever."""
+        repeating = copy.copy(self)
+        repeating.repeating = True
+        return repeating
 
     def __getitem__(self, index):
         pass_index, index = divmod(index, self.batches_per_pass)
