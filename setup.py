@@ -17,6 +17,7 @@ INSTALL_REQUIRES = [
     "tensorboard>=2.21,<2.22",  # zoo training logs (keras.callbacks.TensorBoard)
     "keras>=3.5",
     "keras-hub>=0.32,<0.33",
+    "tokenizers",  # WordPiece on every backend (zoo.wordpiece)
     "numpy",
     "scikit-learn",
     "safetensors",

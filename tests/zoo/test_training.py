@@ -55,7 +55,8 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     # the optimizer state came back too: Adam's step counter counts all 3 epochs
     assert int(resumed.model.optimizer.iterations) == 3 * 8
     assert not os.path.exists(checkpoint)  # deleted once training finished
-    assert os.listdir(os.path.join(workdir, "logs"))  # TensorBoard wrote its logs
+    if keras.backend.backend() == "tensorflow":
+        assert os.listdir(os.path.join(workdir, "logs"))  # TensorBoard wrote its logs
 
 
 @pytest.mark.parametrize("mode, policy", [("float16", "mixed_float16"), ("bfloat16", "mixed_bfloat16")])

@@ -59,6 +59,13 @@ class BertBackbone(keras.Model):
     ((1, 5, 16), (1, 16))
     """
 
+    def __setattr__(self, name, value):
+        # On torch a Keras model is a torch Module, which refuses sub-layers
+        # before `Model.__init__`; the functional graph tracks them anyway.
+        if keras.backend.backend() == "torch" and not hasattr(self, "_initialized"):
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
     def __init__(
         self,
         vocabulary_size,

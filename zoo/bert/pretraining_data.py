@@ -1,4 +1,4 @@
-"""Masked-LM and next-sentence examples for BERT pretraining (tf.data).
+"""Masked-LM and next-sentence examples for BERT pretraining.
 
 `pretraining_dataset` works in two stages:
 
@@ -9,8 +9,8 @@
    (label 0). Pairs longer than the budget lose tokens from the front of `A`
    and the end of `B`, so the A|B boundary the next-sentence task looks at
    stays intact.
-2. Every epoch, in a parallel `tf.data` map on batches, `mask_tokens`
-   chooses `round(n * mask_rate)` of the `n` ordinary tokens of each row
+2. Every epoch, on each batch, `mask_tokens` (in a parallel `tf.data` map
+   on TensorFlow; in NumPy, `mask_tokens_numpy`, elsewhere) chooses `round(n * mask_rate)` of the `n` ordinary tokens of each row
    ([CLS], [SEP], [PAD] and [MASK] are never chosen) and replaces 80 % of
    them with [MASK], 10 % with a random token and leaves 10 % unchanged. So
    every epoch sees new masks (dynamic masking).
@@ -19,10 +19,14 @@ Input text: `read_documents(path)` reads WikiText files (a line " = Title = "
 starts an article) or plain text files (documents separated by blank lines).
 """
 
+import copy
 import math
 import re
 
+import keras
 import numpy as np
+
+from zoo import wordpiece
 
 _WIKITEXT_TITLE = re.compile(r"^ = [^=].* = $")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -183,7 +187,7 @@ def tokenize_documents(documents, tokenizer, batch_size=4096):
     sentences = [sentence for document in documents for sentence in document]
     ids = []
     for start in range(0, len(sentences), batch_size):
-        ids.extend(tokenizer.tokenize(sentences[start : start + batch_size]).to_list())
+        ids.extend(tokenizer.tokenize(sentences[start : start + batch_size]))
     tokenized, position = [], 0
     for document in documents:
         tokenized.append(ids[position : position + len(document)])
@@ -261,6 +265,104 @@ def mask_tokens(
     }
 
 
+def mask_tokens_numpy(
+    token_ids,
+    mask_rate,
+    mask_length,
+    mask_id,
+    vocabulary_size,
+    never_masked,
+    rng,
+    mask_token_rate=0.8,
+    random_token_rate=0.1,
+):
+    """`mask_tokens` in NumPy, drawing from the generator `rng`.
+
+    The same choices in distribution (the same counts per row, the same
+    80 / 10 / 10 split); the draws themselves differ from TensorFlow's.
+    """
+    token_ids = np.asarray(token_ids, "int32")  # (B, L)
+    batch, length = token_ids.shape
+    candidates = ~np.isin(token_ids, never_masked)  # (B, L)
+    count = candidates.sum(axis=1)  # (B,)
+    to_choose = np.where(count > 0, np.maximum(1, np.round(count * mask_rate)), 0)
+    to_choose = np.minimum(to_choose.astype("int32"), mask_length)  # (B,)
+
+    # A random score per candidate; the `to_choose` highest are chosen.
+    scores = np.where(candidates, rng.random((batch, length)), -1.0)
+    ranked = np.argsort(-scores, axis=1, kind="stable")[:, :mask_length]  # (B, P) positions
+    real = np.arange(mask_length)[None, :] < to_choose[:, None]  # (B, P)
+    positions = np.sort(np.where(real, ranked, length), axis=1)  # chosen first, in order
+    positions = np.where(real, positions, 0).astype("int32")  # (B, P)
+    mask_ids = np.take_along_axis(token_ids, positions, axis=1)  # (B, P)
+
+    # 80 % [MASK], 10 % random token, 10 % unchanged.
+    draw = rng.random(positions.shape)  # (B, P)
+    random_ids = rng.integers(0, vocabulary_size, positions.shape, dtype="int32")
+    new_ids = np.where(draw < mask_token_rate, mask_id, mask_ids)
+    new_ids = np.where(
+        (draw >= mask_token_rate) & (draw < mask_token_rate + random_token_rate), random_ids, new_ids
+    )
+    corrupted = token_ids.copy()
+    rows = np.broadcast_to(np.arange(batch)[:, None], positions.shape)
+    corrupted[rows[real], positions[real]] = new_ids[real]
+    return {
+        "token_ids": corrupted,
+        "mask_positions": positions,
+        "mask_ids": mask_ids.astype("int32"),
+        "mask_weights": real.astype("float32"),
+    }
+
+
+class PretrainingBatches(keras.utils.PyDataset):
+    """Pretraining batches in NumPy (`pretraining_dataset` without TensorFlow).
+
+    Batch `i` of epoch `e` is shuffled and masked from `(seed, e, i)` alone
+    (`fixed_masks`: from `(seed, i)`, the same masks every epoch, for
+    validation). `repeat` makes the batches go on for ever (`len` is then
+    the batches of one pass; `fit` needs `steps_per_epoch`). `repeat()`
+    gives the repeating version, as `tf.data.Dataset.repeat()` does.
+    """
+
+    def __init__(self, arrays, batch_size, make_batch, shuffle, repeat, seed, **kwargs):
+        super().__init__(**kwargs)
+        self.arrays = arrays  # token_ids, segment_ids, is_next
+        self.batch_size = batch_size
+        self.make_batch = make_batch
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_remainder = shuffle or repeat
+        self.repeating = repeat
+        self.epoch = 0
+        count = len(arrays[0])
+        self.batches_per_pass = count // batch_size if self.drop_remainder else math.ceil(count / batch_size)
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+    def __len__(self):
+        return self.batches_per_pass
+
+    @property
+    def num_batches(self):
+        return None if self.repeating else self.batches_per_pass
+
+    def repeat(self):
+        """These batches, going on for ever."""
+        repeating = copy.copy(self)
+        repeating.repeating = True
+        return repeating
+
+    def __getitem__(self, index):
+        pass_index, index = divmod(index, self.batches_per_pass)
+        epoch = self.epoch + pass_index if self.shuffle else 0
+        count = len(self.arrays[0])
+        order = np.random.default_rng([self.seed, epoch]).permutation(count) if self.shuffle else np.arange(count)
+        rows = order[index * self.batch_size : (index + 1) * self.batch_size]
+        rng = np.random.default_rng([self.seed, epoch, index, 1])
+        return self.make_batch(*(array[rows] for array in self.arrays), rng)
+
+
 def pretraining_dataset(
     documents,
     tokenizer,
@@ -274,7 +376,8 @@ def pretraining_dataset(
     repeat=False,
     seed=0,
 ):
-    """A `tf.data.Dataset` of BERT pretraining batches.
+    """BERT pretraining batches: a `tf.data.Dataset` on TensorFlow, else a
+    `PretrainingBatches` (NumPy).
 
     Args:
         documents: documents, each a list of sentences (strings), e.g. from
@@ -289,7 +392,9 @@ def pretraining_dataset(
         shuffle: shuffle the examples (every epoch); with `shuffle` or `repeat`
             a short last batch is dropped.
         repeat: repeat forever (then pass `steps_per_epoch` to `fit`).
-        seed: for the sentence pairs and the shuffling.
+        seed: for the sentence pairs, the shuffling and (without TensorFlow)
+            the masks. Without `shuffle` or `repeat` the masks are drawn once:
+            every pass sees the same ones (for validation).
 
     Returns:
         Batches `(inputs, labels, sample_weights)`: `inputs` has `token_ids`
@@ -309,8 +414,6 @@ def pretraining_dataset(
     >>> sorted(inputs), tuple(inputs["mask_positions"].shape)
     (['mask_positions', 'padding_mask', 'segment_ids', 'token_ids'], (2, 3))
     """
-    import tensorflow as tf
-
     tokenized = tokenize_documents(documents, tokenizer)
     pairs = make_sentence_pairs(
         tokenized, sequence_length - 3, next_sentence_rate=next_sentence_rate, seed=seed
@@ -321,30 +424,44 @@ def pretraining_dataset(
     never_masked = [tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, tokenizer.mask_id]
     pad_id = tokenizer.pad_id
     mask_length = math.ceil(sequence_length * mask_rate)
+    settings = dict(
+        mask_rate=mask_rate,
+        mask_length=mask_length,
+        mask_id=tokenizer.mask_id,
+        vocabulary_size=tokenizer.vocabulary_size(),
+        never_masked=never_masked,
+        mask_token_rate=mask_token_rate,
+        random_token_rate=random_token_rate,
+    )
 
-    def mask_batch(token_ids, segment_ids, is_next):
-        masked = mask_tokens(
-            token_ids,
-            mask_rate=mask_rate,
-            mask_length=mask_length,
-            mask_id=tokenizer.mask_id,
-            vocabulary_size=tokenizer.vocabulary_size(),
-            never_masked=never_masked,
-            mask_token_rate=mask_token_rate,
-            random_token_rate=random_token_rate,
-        )
+    def batch_from(masked, segment_ids, is_next, padding_mask, nsp_weights):
         inputs = {
             "token_ids": masked["token_ids"],  # (B, L)
             "segment_ids": segment_ids,  # (B, L)
-            "padding_mask": tf.not_equal(token_ids, pad_id),  # (B, L)
+            "padding_mask": padding_mask,  # (B, L)
             "mask_positions": masked["mask_positions"],  # (B, P)
         }
         labels = {"mlm": masked["mask_ids"], "nsp": is_next}
-        weights = {
-            "mlm": masked["mask_weights"],  # (B, P)
-            "nsp": tf.ones_like(is_next, "float32"),  # (B,)
-        }
+        weights = {"mlm": masked["mask_weights"], "nsp": nsp_weights}  # (B, P), (B,)
         return inputs, labels, weights
+
+    if not wordpiece.use_tensorflow_text():
+        def numpy_batch(token_ids, segment_ids, is_next, rng):
+            masked = mask_tokens_numpy(token_ids, rng=rng, **settings)
+            return batch_from(
+                masked, segment_ids, is_next, token_ids != pad_id, np.ones(is_next.shape, "float32")
+            )
+
+        return PretrainingBatches(
+            (token_ids, segment_ids, is_next), batch_size, numpy_batch, shuffle, repeat, seed
+        )
+    import tensorflow as tf
+
+    def mask_batch(token_ids, segment_ids, is_next):
+        return batch_from(
+            mask_tokens(token_ids, **settings), segment_ids, is_next,
+            tf.not_equal(token_ids, pad_id), tf.ones_like(is_next, "float32"),
+        )
 
     data = tf.data.Dataset.from_tensor_slices((token_ids, segment_ids, is_next))
     if shuffle:
@@ -354,4 +471,6 @@ def pretraining_dataset(
     # Training batches all hold `batch_size` pairs: one shape to trace.
     data = data.batch(batch_size, drop_remainder=shuffle or repeat)
     data = data.map(mask_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    if not (shuffle or repeat):
+        data = data.cache()  # the same masks on every pass
     return data.prefetch(tf.data.AUTOTUNE)

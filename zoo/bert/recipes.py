@@ -62,8 +62,8 @@ def whole_word_tokenizer(texts, sequence_length):
     """
     from zoo.bert.tokenizer import SPECIAL_TOKENS
 
-    words = BertTokenizer(list(SPECIAL_TOKENS)).split_words(list(texts)).flat_values.numpy()
-    vocabulary = list(SPECIAL_TOKENS) + sorted({w.decode("utf-8") for w in words} - set(SPECIAL_TOKENS))
+    words = BertTokenizer(list(SPECIAL_TOKENS)).split_words(list(texts))
+    vocabulary = list(SPECIAL_TOKENS) + sorted({w for row in words for w in row} - set(SPECIAL_TOKENS))
     return BertTokenizer(vocabulary, sequence_length=sequence_length)
 
 
@@ -134,17 +134,17 @@ def bert_pretrain(options):
         train_documents, tokenizer, sequence_length, batch_size=batch_size, seed=options.seed,
         repeat=bool(train_steps),
     )
-    # Masks are drawn in the pipeline: cache the validation batches so that
-    # every evaluation scores the same masks.
+    # Not shuffled: every evaluation scores the same masks.
     validation = pretraining_dataset(
         validation_documents, tokenizer, sequence_length, batch_size=batch_size,
         shuffle=False, seed=options.seed + 1,
-    ).cache()
+    )
     if train_steps:  # one "epoch" of `train_steps` batches from the repeated data
         epochs, steps_per_epoch = 1, int(train_steps)
     else:
         epochs, steps_per_epoch = (1 if quick else 10), extra.get("steps_per_epoch")
-    total_steps = epochs * (steps_per_epoch or int(train.cardinality()))
+    batches = len(train) if isinstance(train, keras.utils.PyDataset) else int(train.cardinality())
+    total_steps = epochs * (steps_per_epoch or batches)
     learning_rate = extra.get("learning_rate", PRETRAIN["learning_rate"])
     model.compile(
         optimizer=keras.optimizers.AdamW(

@@ -1,18 +1,19 @@
 """BERT's lower-case WordPiece tokenizer, id-compatible with Hugging Face.
 
-The steps of the original BERT tokenizer, written with TensorFlow string ops
-so that they run inside `tf.data` on any Keras backend:
+The steps of the original BERT tokenizer, run by tensorflow-text on the
+TensorFlow backend and by the Rust `tokenizers` package elsewhere (the same
+ids: tests compare the two on tweets and Spanish sentences):
 
 1. clean: tabs, newlines and space separators (Unicode Zs) become spaces;
    other control and format characters (Cc, Cf) and U+FFFD are deleted;
-2. lower-case (`tf.strings.lower` with Unicode rules);
+2. lower-case (Unicode rules);
 3. strip accents: NFD, then delete the combining marks (Mn);
 4. split into words at spaces, and make every punctuation character and
    every CJK ideograph a word of its own;
 5. WordPiece (tensorflow-text's `FastWordpieceTokenizer`, the kernel behind
-   keras_hub's `WordPieceTokenizer`): greedy longest-match pieces, `##` on
-   continuation pieces, `[UNK]` for a word that cannot be covered or is
-   longer than 100 characters.
+   keras_hub's `WordPieceTokenizer`, or `zoo.wordpiece.WordPiece`): greedy
+   longest-match pieces, `##` on continuation pieces, `[UNK]` for a word
+   that cannot be covered or is longer than 100 characters.
 
 Why not keras_hub's `WordPieceTokenizer(lowercase=True)` directly: it
 lower-cases with NFKC case folding ("ß" -> "ss", "ﬁ" -> "fi", full-width
@@ -22,16 +23,15 @@ such text.
 
 Pairs are packed as `[CLS] a [SEP] b [SEP]` with segment ids 0 / 1, padded
 with `[PAD]` and truncated round-robin (the longer segment loses tokens
-first) by keras_hub's `MultiSegmentPacker`.
-
-This module uses TensorFlow; it belongs to the zoo's data side and is never
-imported by `kattn`.
+first), in NumPy.
 """
 
 import os
 
 import keras
 import numpy as np
+
+from zoo import wordpiece
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 VOCABULARY_FILE = "vocab.txt"
@@ -54,12 +54,20 @@ def read_vocabulary(path):
 
 
 def normalize(texts):
-    """BERT's basic normalisation of a string tensor (any shape).
+    """BERT's basic normalisation of each string of `texts` (a list).
 
     >>> from zoo.bert.tokenizer import normalize
-    >>> normalize(["Héllo,\\tWORLD"]).numpy().tolist()
-    [b'hello, world']
+    >>> normalize(["Héllo,\\tWORLD"])
+    ['hello, world']
     """
+    if wordpiece.use_tensorflow_text():
+        return [text.decode("utf-8") for text in _normalize_tf(list(texts)).numpy().tolist()]
+    normalizer = _normalizer()
+    return [normalizer.normalize_str(text) for text in texts]
+
+
+def _normalize_tf(texts):
+    """`normalize` in TensorFlow ops, on a string tensor (any shape)."""
     import tensorflow as tf
     import tensorflow_text as tf_text
 
@@ -69,6 +77,30 @@ def normalize(texts):
     texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf_text.normalize_utf8(texts, "NFD")
     return tf.strings.regex_replace(texts, r"\p{Mn}", "")
+
+
+def _normalizer():
+    """`normalize` as a `tokenizers` normaliser (Rust), the same steps."""
+    from tokenizers import Regex, normalizers
+
+    return normalizers.Sequence([
+        normalizers.Replace(Regex(r"[\t\n\r\p{Zs}]"), " "),
+        normalizers.Replace(Regex(r"[\p{Cc}\p{Cf}\x{FFFD}]"), ""),
+        normalizers.Lowercase(),
+        normalizers.NFD(),
+        normalizers.Replace(Regex(r"\p{Mn}"), ""),
+    ])
+
+
+def _round_robin(length_a, length_b, budget):
+    """Tokens kept of two segments sharing `budget`, one token each in turn.
+
+    >>> from zoo.bert.tokenizer import _round_robin
+    >>> _round_robin(10, 2, 7), _round_robin(10, 10, 7), _round_robin(1, 2, 7)
+    ((5, 2), (4, 3), (1, 2))
+    """
+    keep_a = min(length_a, max(budget - length_b, (budget + 1) // 2))
+    return keep_a, min(length_b, budget - keep_a)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -82,9 +114,9 @@ class BertTokenizer(keras.layers.Layer):
         sequence_length: length of the packed `token_ids`.
 
     `encode(texts, pairs=None)` (also `tokenizer(texts)`) gives the model's
-    input dict: `token_ids`, `segment_ids`, `padding_mask`, each
-    `(batch, sequence_length)`. It is made of TensorFlow string ops and can be
-    mapped over a `tf.data.Dataset` on any Keras backend.
+    input dict of NumPy arrays: `token_ids`, `segment_ids`, `padding_mask`,
+    each `(batch, sequence_length)`; `tokenize(texts)` the WordPiece ids of
+    each text as lists. The same on every backend, with or without TensorFlow.
 
     Example:
 
@@ -93,9 +125,9 @@ class BertTokenizer(keras.layers.Layer):
     ...          "sat", "##s", "."]
     >>> tokenizer = BertTokenizer(vocab, sequence_length=10)
     >>> batch = tokenizer.encode(["The cats sat."], pairs=["the cat"])
-    >>> batch["token_ids"].numpy().tolist()
+    >>> batch["token_ids"].tolist()
     [[2, 5, 6, 8, 7, 9, 3, 5, 6, 3]]
-    >>> tokenizer.tokenize(["Cats!"]).to_list()
+    >>> tokenizer.tokenize(["Cats!"])
     [[6, 8, 1]]
     """
 
@@ -122,14 +154,18 @@ class BertTokenizer(keras.layers.Layer):
                 f"`vocabulary` must contain the special tokens {SPECIAL_TOKENS}; "
                 f"missing {missing}."
             )
+        self.vocabulary = vocabulary
+        self._ids = {token: i for i, token in enumerate(vocabulary)}
+        # Plain objects, not Keras layers, so that Keras saving does not
+        # store the vocabulary twice.
+        if not wordpiece.use_tensorflow_text():
+            self._wordpiece = wordpiece.WordPiece(vocabulary, "[UNK]", normalizer=_normalizer())
+            return
         import tensorflow as tf
         import tensorflow_text as tf_text
 
-        self.vocabulary = vocabulary
-        self._ids = {token: i for i, token in enumerate(vocabulary)}
         # tensorflow-text's WordPiece kernel (what keras_hub's
-        # WordPieceTokenizer runs). Kept as a plain tf.Module, not a Keras
-        # layer, so that Keras saving does not store the vocabulary twice.
+        # WordPieceTokenizer runs).
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=vocabulary,
             suffix_indicator="##",
@@ -188,62 +224,74 @@ class BertTokenizer(keras.layers.Layer):
     # -- tokenizing ------------------------------------------------------
 
     def split_words(self, texts):
-        """Normalised words of each text: a `tf.RaggedTensor` of strings."""
+        """Normalised words of each text: a list of lists of strings."""
+        if not wordpiece.use_tensorflow_text():
+            self._require_vocabulary()
+            return self._wordpiece.words(list(texts))
+        return [[word.decode("utf-8") for word in words] for words in self._split_words_tf(list(texts)).to_list()]
+
+    def _split_words_tf(self, texts):
         import tensorflow_text as tf_text
 
         return tf_text.regex_split(
-            normalize(texts),
+            _normalize_tf(texts),
             delim_regex_pattern=f" |{_PUNCTUATION}|{_CJK}",
             keep_delim_regex_pattern=f"{_PUNCTUATION}|{_CJK}",
         )  # (batch, words)
 
     def tokenize(self, texts):
-        """WordPiece ids of each text, no special tokens: a `tf.RaggedTensor`.
+        """WordPiece ids of each text, no special tokens: a list of lists of ints.
 
-        `texts` is a string or a list / tensor of strings.
+        `texts` is a string or a list of strings.
         """
+        self._require_vocabulary()
+        texts = [texts] if isinstance(texts, str) else [str(text) for text in texts]
+        if not wordpiece.use_tensorflow_text():
+            return self._wordpiece.ids(texts)
         import tensorflow as tf
 
-        self._require_vocabulary()
-        words = self.split_words(texts)  # (batch, words)
+        words = self._split_words_tf(texts)  # (batch, words)
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > MAX_CHARS_PER_WORD
         words = tf.where(too_long, "[UNK]", words)
         pieces = self._wordpiece.tokenize(words)  # (batch, words, pieces)
-        return pieces.merge_dims(-2, -1)  # (batch, pieces)
+        return pieces.merge_dims(-2, -1).to_list()  # (batch, pieces)
 
     def encode(self, texts, pairs=None):
         """Pack texts (and optional second segments) into model inputs.
 
-        Returns a dict of int32 tensors `(batch, sequence_length)`:
+        Returns a dict of NumPy arrays `(batch, sequence_length)`:
         `token_ids` (`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, then
-        `[PAD]`), `segment_ids` (0 for the first text, 1 for the pair) and
-        `padding_mask` (True on real tokens). Too long inputs are truncated,
-        the longer segment first. A single string gives `(sequence_length,)`.
+        `[PAD]`, int32), `segment_ids` (0 for the first text, 1 for the pair)
+        and `padding_mask` (True on real tokens). Too long inputs are
+        truncated, the longer segment first. A single string gives
+        `(sequence_length,)`.
         """
-        import keras_hub
-        import tensorflow as tf
-
-        single = isinstance(texts, str) or (
-            tf.is_tensor(texts) and texts.shape.rank == 0
-        )
+        single = isinstance(texts, str)
         if single:
             texts = [texts]
             pairs = None if pairs is None else [pairs]
-        segments = [self.tokenize(texts)]
-        if pairs is not None:
-            segments.append(self.tokenize(pairs))
-        packer = keras_hub.layers.MultiSegmentPacker(
-            sequence_length=self.sequence_length,
-            start_value=self.cls_id,
-            end_value=self.sep_id,
-            pad_value=self.pad_id,
-            truncate="round_robin",
-        )
-        token_ids, segment_ids = packer(tuple(segments))
+        first = self.tokenize(texts)
+        second = self.tokenize(pairs) if pairs is not None else None
+        if second is not None and len(second) != len(first):
+            raise ValueError(
+                f"`pairs` must hold one text per text; received {len(second)} pairs for {len(first)} texts."
+            )
+        token_ids = np.full((len(first), self.sequence_length), self.pad_id, "int32")
+        segment_ids = np.zeros((len(first), self.sequence_length), "int32")
+        for row, a in enumerate(first):
+            if second is None:
+                ids = [self.cls_id, *a[: self.sequence_length - 2], self.sep_id]
+                b_length = 0
+            else:
+                b = second[row]
+                keep_a, b_length = _round_robin(len(a), len(b), self.sequence_length - 3)
+                ids = [self.cls_id, *a[:keep_a], self.sep_id, *b[:b_length], self.sep_id]
+                segment_ids[row, len(ids) - b_length - 1 : len(ids)] = 1
+            token_ids[row, : len(ids)] = ids
         batch = {
             "token_ids": token_ids,
             "segment_ids": segment_ids,
-            "padding_mask": tf.not_equal(token_ids, self.pad_id),
+            "padding_mask": token_ids != self.pad_id,
         }
         if single:
             batch = {key: value[0] for key, value in batch.items()}
@@ -281,30 +329,16 @@ class BertTokenizer(keras.layers.Layer):
     def from_corpus(cls, texts, vocabulary_size, sequence_length=128):
         """Learn a WordPiece vocabulary from `texts` (an iterable of strings).
 
-        Uses `keras_hub.tokenizers.compute_word_piece_vocabulary` on the
-        normalised texts; the five special tokens come first (ids 0-4). The
-        result may be smaller than `vocabulary_size` on a small corpus.
+        Uses `zoo.wordpiece.learn_vocabulary` on the normalised texts; the
+        five special tokens come first (ids 0-4). The result may be smaller
+        than `vocabulary_size` on a small corpus.
 
         >>> from zoo.bert import BertTokenizer
         >>> tokenizer = BertTokenizer.from_corpus(["the cat sat"] * 5, 50)
         >>> tokenizer.vocabulary[:5]
         ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
         """
-        import keras_hub
-        import tensorflow as tf
-
-        texts = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024)
-        texts = texts.map(normalize)
-        # The texts are normalised already; keras_hub only splits them.
-        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-            texts,
-            vocabulary_size,
-            lowercase=False,
-            strip_accents=False,
-            split=True,
-            split_on_cjk=True,
-            reserved_tokens=list(SPECIAL_TOKENS),
-        )
+        vocabulary = wordpiece.learn_vocabulary(normalize(list(texts)), vocabulary_size, SPECIAL_TOKENS)
         return cls(vocabulary, sequence_length=sequence_length)
 
     # -- saving ----------------------------------------------------------

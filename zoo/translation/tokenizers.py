@@ -24,6 +24,8 @@ import unicodedata
 
 import numpy as np
 
+from zoo import wordpiece
+
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[START]", "[END]"]
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 
@@ -122,7 +124,7 @@ class CharacterTokenizer(_Tokenizer):
 
 
 class WordPieceTokenizer(_Tokenizer):
-    """Cased WordPiece (keras_hub) with English detokenization.
+    """Cased WordPiece with English detokenization.
 
     Words are split on spaces and punctuation, then into pieces from the
     vocabulary ("##" marks a piece that continues a word). `join` glues
@@ -130,8 +132,10 @@ class WordPieceTokenizer(_Tokenizer):
     , Tom ." becomes "I don't know, Tom." (see `join_english_words`).
 
     Build the vocabulary from training text with `from_texts`, which calls
-    `keras_hub.tokenizers.compute_word_piece_vocabulary` (lower_case=False:
-    the output keeps its capitals).
+    `zoo.wordpiece.learn_vocabulary` (no lower-casing: the output keeps its
+    capitals). The pieces come from `zoo.wordpiece.WordPiece`, the same ids
+    as keras_hub's `WordPieceTokenizer(lowercase=False, strip_accents=False)`,
+    on every backend.
 
     >>> from zoo.translation.tokenizers import SPECIAL_TOKENS, WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer(SPECIAL_TOKENS + ["I", "don", "'", "t", "know", "."])
@@ -144,38 +148,19 @@ class WordPieceTokenizer(_Tokenizer):
 
     def __init__(self, vocabulary):
         super().__init__(vocabulary)
-        self._keras_hub_tokenizer = None
+        self._wordpiece = None
 
     @classmethod
     def from_texts(cls, texts, vocabulary_size):
-        import keras_hub
-        import tensorflow as tf
-
-        data = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024)
-        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-            data, vocabulary_size, lowercase=False, strip_accents=False,
-            reserved_tokens=SPECIAL_TOKENS,
-        )
-        return cls(vocabulary)
-
-    def _tokenizer(self):
-        if self._keras_hub_tokenizer is None:
-            import keras_hub
-
-            self._keras_hub_tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-                vocabulary=self.vocabulary, lowercase=False, strip_accents=False,
-                oov_token="[UNK]", dtype="int32",
-            )
-        return self._keras_hub_tokenizer
+        return cls(wordpiece.learn_vocabulary(texts, vocabulary_size, SPECIAL_TOKENS))
 
     def split(self, text):
         return self.split_batch([text])[0]
 
     def split_batch(self, texts):
-        if len(texts) == 0:
-            return []
-        ragged = self._tokenizer()(list(texts))
-        return ragged.to_list() if hasattr(ragged, "to_list") else [list(map(int, row)) for row in ragged]
+        if self._wordpiece is None:
+            self._wordpiece = wordpiece.WordPiece(self.vocabulary, "[UNK]")
+        return self._wordpiece.ids(texts)
 
     def unknown(self, texts):
         words = [text.split() for text in texts]

@@ -83,8 +83,11 @@ def adapt_to_tweets(backbone, tokenizer, texts, steps=None, learning_rate=1e-4, 
     batches = pretraining_dataset(
         documents, tokenizer, sequence_length=sequence_length, batch_size=batch_size, seed=seed
     )
-    if steps is None:
-        steps = max(1, int(batches.reduce(0, lambda count, _: count + 1)))
+    if steps is None:  # one pass
+        if isinstance(batches, keras.utils.PyDataset):  # NumPy batches (no TensorFlow)
+            steps = max(1, len(batches))
+        else:
+            steps = max(1, int(batches.reduce(0, lambda count, _: count + 1)))
     pretrainer = BertPretrainer(backbone)
     pretrainer.compile(
         optimizer=keras.optimizers.AdamW(

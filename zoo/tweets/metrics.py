@@ -43,13 +43,14 @@ class MacroRecall(keras.metrics.Metric):
         self.correct.assign_add(ops.sum(true_one_hot * hit[:, None], axis=0))
 
     def result(self):
-        seen = ops.cast(ops.greater(self.count, 0), "float32")
-        recall = self.correct / ops.maximum(self.count, 1.0)
+        count = ops.convert_to_tensor(self.count)  # a tensor: JAX's dtype rules reject Variables
+        seen = ops.cast(ops.greater(count, 0), "float32")
+        recall = ops.convert_to_tensor(self.correct) / ops.maximum(count, 1.0)
         return ops.sum(recall * seen) / ops.maximum(ops.sum(seen), 1.0)
 
     def reset_state(self):
-        self.correct.assign(ops.zeros_like(self.correct))
-        self.count.assign(ops.zeros_like(self.count))
+        self.correct.assign(ops.zeros((self.num_classes,)))
+        self.count.assign(ops.zeros((self.num_classes,)))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}

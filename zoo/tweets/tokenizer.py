@@ -1,5 +1,10 @@
 """TweetTokenizer: tweet normalisation + a WordPiece vocabulary learned from
-the training tweets (keras_hub), giving padded token ids for the model.
+the training tweets, giving padded token ids for the model.
+
+It runs on every backend without TensorFlow: the pieces come from
+`zoo.wordpiece.WordPiece` (keras_hub's splitting rules in the Rust
+`tokenizers` package, the same ids as keras_hub's `WordPieceTokenizer`, faster:
+`python -m bench tokenizers`).
 
 The vocabulary is the tokenizer's only learned state. It travels with a saved
 model as the asset file `vocabulary.txt` (one token per line, id = line
@@ -23,6 +28,7 @@ import re
 
 import numpy as np
 
+from zoo import wordpiece
 from zoo.tweets.data import URL_TOKEN, USER_TOKEN, normalize_tweet
 
 PAD_TOKEN = "[PAD]"  # id 0: the model's mask is `token_ids != 0`
@@ -60,15 +66,13 @@ class TweetTokenizer:
         words seen fewer than `min_count` times are left out, which halves
         the learner's work on tweets (most rare words are typos and names,
         still covered by the sub-word pieces learned from the others). The
-        learner is `keras_hub.tokenizers.compute_word_piece_vocabulary`, which
-        stops at a word count threshold (on the SemEval pool: 7.6k tokens
-        whatever the size asked), so the rest of `vocabulary_size` is filled
-        with the most frequent whole words it left out. A corpus with fewer
-        distinct words gives fewer tokens than asked.
+        learner is `zoo.wordpiece.learn_vocabulary` (on TensorFlow keras_hub's
+        `compute_word_piece_vocabulary`, which stops at a word count threshold:
+        on the SemEval pool 7.6k tokens whatever the size asked), so the rest
+        of `vocabulary_size` is filled with the most frequent whole words it
+        left out. A corpus with fewer distinct words gives fewer tokens than
+        asked.
         """
-        import keras_hub
-        import tensorflow as tf
-
         counts = collections.Counter()
         for text in texts:
             counts.update(_WORDS.findall(normalize_tweet(text)))
@@ -78,11 +82,8 @@ class TweetTokenizer:
                 f"`texts` must contain words seen at least min_count={min_count} times; "
                 f"received {len(texts)} texts with none."
             )
-        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-            tf.data.Dataset.from_tensor_slices(words).batch(4096),
-            vocabulary_size,
-            split=False,  # already split into words above
-            reserved_tokens=RESERVED_TOKENS,
+        vocabulary = wordpiece.learn_vocabulary(
+            words, vocabulary_size, RESERVED_TOKENS, split=False  # already split into words above
         )
         known = set(vocabulary)
         frequent_words = [word for word, count in counts.most_common()
@@ -91,8 +92,6 @@ class TweetTokenizer:
         return cls(vocabulary, sequence_length=sequence_length)
 
     def set_vocabulary(self, vocabulary):
-        import keras_hub
-
         vocabulary = list(vocabulary)
         if vocabulary[: len(RESERVED_TOKENS)] != RESERVED_TOKENS:
             raise ValueError(
@@ -100,11 +99,8 @@ class TweetTokenizer:
                 f"{vocabulary[: len(RESERVED_TOKENS)]}."
             )
         self.vocabulary = vocabulary
-        self._wordpiece = keras_hub.tokenizers.WordPieceTokenizer(
-            vocabulary=vocabulary,
-            oov_token=UNKNOWN_TOKEN,
-            special_tokens=[USER_TOKEN, URL_TOKEN],
-            special_tokens_in_strings=True,  # keep "@user" and "<url>" whole
+        self._wordpiece = wordpiece.WordPiece(
+            vocabulary, UNKNOWN_TOKEN, special_tokens=[USER_TOKEN, URL_TOKEN]  # kept whole
         )
 
     @property
@@ -128,9 +124,7 @@ class TweetTokenizer:
         normalised = [normalize_tweet(str(text)) for text in texts]
         if not normalised:
             return []
-        ids = self._wordpiece(normalised)
-        ids = ids.to_list() if hasattr(ids, "to_list") else ids
-        return [list(row)[: self.sequence_length] if cut else list(row) for row in ids]
+        return [list(ids)[: self.sequence_length] if cut else list(ids) for ids in self._wordpiece.ids(normalised)]
 
     def __call__(self, texts):
         """Token ids `(len(texts), sequence_length)` int32, 0 = padding."""

@@ -32,6 +32,7 @@ import os
 import pickle
 import tarfile
 
+import keras
 import numpy as np
 
 from zoo import data_paths
@@ -275,13 +276,16 @@ def load(name, path=None):
 
 
 # ----------------------------------------------------------------------------
-# tf.data pipeline
+# Training batches: tf.data on TensorFlow, NumPy elsewhere
 # ----------------------------------------------------------------------------
 
 
 def make_dataset(images, labels, batch_size, num_classes=None, shuffle=False,
                  augment=None, mix=None, seed=0):
-    """A `tf.data.Dataset` of `(images, labels)` batches that keeps the cores busy.
+    """Batches of `(images, labels)` that keep the cores busy.
+
+    On TensorFlow a `tf.data.Dataset`; on JAX and torch (no TensorFlow
+    needed) an `ImageBatches` that does the same in NumPy and Keras ops.
 
     Args:
         images: uint8 `(N, H, W, C)`; labels: int `(N,)`.
@@ -302,13 +306,16 @@ def make_dataset(images, labels, batch_size, num_classes=None, shuffle=False,
     >>> import numpy as np
     >>> ds = make_dataset(np.zeros((10, 8, 8, 1), "uint8"), np.arange(10), 4,
     ...                   num_classes=10)
-    >>> [tuple(x.shape) for x, y in ds.take(1)], [tuple(y.shape) for x, y in ds.take(1)]
-    ([(4, 8, 8, 1)], [(4, 10)])
+    >>> x, y = next(iter(ds))
+    >>> tuple(x.shape), tuple(y.shape)
+    ((4, 8, 8, 1), (4, 10))
     """
-    import tensorflow as tf
-
     if mix is not None and num_classes is None:
         raise ValueError("`num_classes` is required with `mix`: mixing needs one-hot labels.")
+    if keras.backend.backend() != "tensorflow":
+        return ImageBatches(images, labels, batch_size, num_classes, shuffle, augment, mix, seed)
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, "int32")))
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -326,3 +333,48 @@ def make_dataset(images, labels, batch_size, num_classes=None, shuffle=False,
 
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+class ImageBatches(keras.utils.PyDataset):
+    """`make_dataset` without TensorFlow: the same batches, drawn in NumPy.
+
+    Epoch `e` is shuffled from `(seed, e)` alone; augmentation and mixing run
+    on each whole batch (Keras layers, eager on the backend).
+    """
+
+    def __init__(self, images, labels, batch_size, num_classes=None, shuffle=False,
+                 augment=None, mix=None, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.images = np.asarray(images)
+        self.labels = np.asarray(labels, "int32")
+        self.batch_size = int(batch_size)
+        self.num_classes = num_classes
+        self.shuffle = shuffle
+        self.augment = augment
+        self.mix = mix
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+        count = len(self.images)
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(count) if self.shuffle else np.arange(count)
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
+
+    def __len__(self):
+        count = len(self.images)
+        return count // self.batch_size if self.shuffle else -(-count // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        x = self.images[rows].astype("float32")  # (B, H, W, C), still 0..255: the model rescales
+        y = self.labels[rows]  # (B,)
+        if self.augment is not None:
+            x = self.augment(x, training=True)
+        if self.num_classes is not None:
+            y = np.eye(self.num_classes, dtype="float32")[y]  # (B, classes)
+        if self.mix is not None:
+            x, y = self.mix(x, y)
+        return keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y)

@@ -1,5 +1,6 @@
 """pretraining_dataset: masking and next-sentence statistics, pair structure."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -37,7 +38,8 @@ def test_masking_and_next_sentence_statistics_over_100k_tokens(corpus):
     special = np.array(tokenizer.special_ids)
     candidates = chosen = masked = random = kept = 0
     labels = []
-    for inputs, targets, weights in data.as_numpy_iterator():
+    for batch in data:
+        inputs, targets, weights = keras.tree.map_structure(np.asarray, batch)
         token_ids, positions = inputs["token_ids"], inputs["mask_positions"]
         real = weights["mlm"] > 0  # (B, P)
         original = targets["mlm"]
@@ -88,12 +90,12 @@ def test_true_pairs_continue_the_document_and_random_pairs_do_not(corpus):
 def test_segments_and_batches_have_the_documented_shapes(corpus):
     documents, tokenizer = corpus
     data = pretraining_dataset(documents[:20], tokenizer, sequence_length=40, batch_size=4)
-    inputs, targets, weights = next(iter(data))
+    inputs, targets, weights = keras.tree.map_structure(np.asarray, next(iter(data)))
     assert tuple(inputs["token_ids"].shape) == (4, 40)
     assert tuple(inputs["mask_positions"].shape) == (4, 6)  # ceil(40 * 0.15)
     assert tuple(targets["nsp"].shape) == (4,) and tuple(weights["nsp"].shape) == (4,)
-    segments = inputs["segment_ids"].numpy()
-    first_sep = np.argmax(inputs["token_ids"].numpy() == tokenizer.sep_id, axis=1)
+    segments = inputs["segment_ids"]
+    first_sep = np.argmax(inputs["token_ids"] == tokenizer.sep_id, axis=1)
     for row in range(4):
         # segment 0 up to the first [SEP] included, then segment 1
         assert (segments[row, : first_sep[row] + 1] == 0).all()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from zoo import wordpiece
 from zoo.tweets.tokenizer import RESERVED_TOKENS, TweetTokenizer
 
 TEXTS = [
@@ -29,8 +30,9 @@ def test_frequent_words_the_learner_left_out_fill_the_vocabulary():
     assert learned.vocabulary_size == 250
     assert len(set(learned.vocabulary)) == 250
     assert learned.tokens(["word7 common"]) == [["word7", "common"]]  # seen 9 times: whole
-    rare = [f"word{i}" for i in range(300) if i % 8 == 0]  # seen twice each
-    assert not set(rare) & set(learned.vocabulary[:200])
+    if wordpiece.use_tensorflow_text():  # keras_hub's learner; the `tokenizers` one keeps them
+        rare = [f"word{i}" for i in range(300) if i % 8 == 0]  # seen twice each
+        assert not set(rare) & set(learned.vocabulary[:200])
 
 
 def test_placeholders_hashtags_and_emoji_are_tokens(tokenizer):
