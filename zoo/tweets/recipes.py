@@ -71,7 +71,6 @@ def settings_for(variant, options):
     """The model and training settings of rung `variant`, `Options.extra` applied last.
 
     >>> from zoo import recipes
-from zoo.text_inputs import InputWarning
     >>> from zoo.tweets.recipes import settings_for
     >>> model, training = settings_for("attention", recipes.Options(extra={"dropout": 0.5}))
     >>> model["pooling"], model["dropout"], training["epochs"]
