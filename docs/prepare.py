@@ -28,7 +28,7 @@ REPO_ROOT = os.path.dirname(DOCS_DIR)
 OUTPUT_DIR = os.path.join(REPO_ROOT, "build", "docs")
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no C++ log lines (zoo/quiet_start.py)
 
 # The input each shipped preset's viewer page shows.
 VIEWER_EXAMPLES = {

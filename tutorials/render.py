@@ -61,7 +61,7 @@ def execute(path, timeout=1800, notebook=None, env=None):
     """
     notebook = notebook or nbformat.read(path, as_version=4)
     env = dict(os.environ if env is None else env)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     client = NotebookClient(
         notebook,
         timeout=timeout,

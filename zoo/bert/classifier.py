@@ -147,7 +147,7 @@ class BertClassifier(keras.Model):
         """`preprocess(texts)` after the checks of `zoo.text_inputs`."""
         if self.tokenizer is not None and not hasattr(texts, "numpy"):  # tf.data tensors pass as they are
             texts = text_inputs.check_texts(texts)
-            lengths = [len(row) + 2 for row in self.tokenizer.tokenize(texts).to_list()]  # [CLS] ... [SEP]
+            lengths = [len(row) + 2 for row in self.tokenizer.tokenize(texts)]  # [CLS] ... [SEP]
             text_inputs.warn_if_cut(texts, lengths, self.tokenizer.sequence_length, "tokens")
         return self.preprocess(texts)
 
