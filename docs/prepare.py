@@ -64,6 +64,9 @@ def render_tutorials(workers=2):
 
 
 def write_viewer_pages():
+    from zoo import quiet_start
+
+    quiet_start.start()  # TensorFlow without its C++ start-up lines
     import zoo
     from zoo import explain
 

@@ -21,10 +21,11 @@ class TransformerDecoderBlock(TransformerBlock):
     Sub-layer names follow `keras_hub.layers.TransformerDecoder`
     (`self_attention`, `cross_attention`, `*_layer_norm`, `feedforward_*`).
 
+    `num_heads`, `intermediate_dim`, `dropout`, `activation`,
+    `layer_norm_epsilon`, `norm_first`, `key_dim`, `kernel_initializer` and
+    `bias_initializer` are as in `TransformerEncoderBlock`.
+
     Args:
-        num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon,
-        norm_first, key_dim, kernel_initializer, bias_initializer: as in
-        `TransformerEncoderBlock`.
         cross_attention: whether the block attends to an encoder sequence
             (False: a decoder-only block, as in GPT).
         num_key_value_heads, rotary: grouped-query attention and rotary
