@@ -27,8 +27,10 @@ RECIPES = {
     "vit-digits": None,
 }
 
-# The quick bert-classify run has 2 batches an epoch: a larger step moves it.
-EXTRA = {"bert-classify": {"learning_rate": 1e-2}}
+# The quick bert-classify run has 2 batches an epoch: 4 steps leave the 3-way
+# head near ln(3) on some backends, so it trains longer.
+EXTRA = {"bert-classify": {"learning_rate": 1e-3}}
+EPOCHS = {"bert-classify": 6}
 
 
 @pytest.mark.skipif(not NO_TENSORFLOW, reason="runs in the TensorFlow-free venvs of make test-jax / test-torch")
@@ -42,12 +44,13 @@ def test_tensorflow_is_not_importable_here():
 def test_family_trains_evaluates_saves_and_loads(name, tmp_path):
     if RECIPES[name]:
         require_shared_data(RECIPES[name])
+    epochs = EPOCHS.get(name, 2)
     result = training.train(
-        name, recipes.Options(quick=True, epochs=2, extra=EXTRA.get(name, {})), output=str(tmp_path / "preset"),
+        name, recipes.Options(quick=True, epochs=epochs, extra=EXTRA.get(name, {})), output=str(tmp_path / "preset"),
         workdir=str(tmp_path / "work"), verbose=0,
     )
     losses = result.history.history["loss"]
-    assert len(losses) == 2 and losses[1] < losses[0], losses  # the second epoch learned
+    assert len(losses) == epochs and losses[-1] < losses[0], losses  # the later epochs learned
     assert result.metrics and all(np.isfinite(v) for v in result.metrics.values()), result.metrics
     loaded = zoo.load(result.preset)
     for ours, theirs in zip(result.model.get_weights(), loaded.get_weights()):
