@@ -352,10 +352,11 @@ def rotary_embedding(x, positions, max_wavelength=10000):
     dim = x.shape[-1]
     if dim % 2:
         raise ValueError(f"`x` must have an even last axis for RoPE; received shape {tuple(x.shape)}.")
-    if len(K.shape(positions)) not in (1, 2):
-        raise ValueError(f"`positions` must be (T,) or (B, T); received shape {tuple(K.shape(positions))}.")
+    positions = K.cast(positions, "float32")
+    if len(positions.shape) not in (1, 2):
+        raise ValueError(f"`positions` must be (T,) or (B, T); received shape {tuple(positions.shape)}.")
     inverse_frequencies = K.power(float(max_wavelength), -K.arange(0, dim, 2, dtype="float32") / dim)
-    angles = K.cast(positions, "float32")[..., None] * inverse_frequencies  # (B or 1, T, d/2)
+    angles = positions[..., None] * inverse_frequencies  # (B or 1, T, d/2)
     angles = K.concatenate([angles, angles], axis=-1)  # (B or 1, T, d)
     if len(x.shape) == 4:
         angles = angles[..., None, :]  # the same angle for every head
