@@ -32,7 +32,6 @@ True
 """
 
 import datetime
-import hashlib
 import importlib
 import importlib.metadata
 import json
@@ -44,6 +43,8 @@ import tempfile
 import h5py
 import keras
 import numpy as np
+
+from zoo import data_paths
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -126,7 +127,7 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
         "versions": _library_versions(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "unhashed_files": [*UNHASHED_FILES],
-        "files": {path: _sha256(os.path.join(directory, path)) for path in _files_to_hash(directory)},
+        "files": {path: data_paths.sha256(os.path.join(directory, path)) for path in _files_to_hash(directory)},
     }
     with open(os.path.join(directory, METADATA_FILE), "w", encoding="utf-8") as f:
         json.dump(metadata, f, indent=2)
@@ -221,14 +222,6 @@ def _library_versions():
         except importlib.metadata.PackageNotFoundError:
             pass
     return versions
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files_to_hash(directory):
@@ -370,7 +363,7 @@ def verify(directory):
         path = os.path.join(directory, *relative.split("/"))
         if not os.path.isfile(path):
             raise PresetError(f"{path}: missing (listed in {METADATA_FILE}).")
-        if _sha256(path) != digest:
+        if data_paths.sha256(path) != digest:
             raise PresetError(
                 f"{path}: sha256 does not match {METADATA_FILE}; the file was "
                 "changed or truncated."
