@@ -26,6 +26,7 @@ NOTEBOOK_DATASETS = {
     "06": ("tweeteval", "semeval2017-4a"),
     "07": ("wikitext-2", "semeval2017-4a", "tweeteval"),
     "08": ("mnist",),
+    "09": ("wikitext-2",),
 }
 
 
