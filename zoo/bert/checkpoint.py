@@ -12,11 +12,11 @@ pretraining heads `cls.predictions.*` / `cls.seq_relationship.*` of
 `BertForPreTraining` checkpoints (the backbone has no head).
 """
 
-import json
 import os
 
 import numpy as np
 
+from zoo import hf_folder
 from zoo.bert.backbone import BertBackbone
 from zoo.bert.tokenizer import BertTokenizer
 
@@ -50,7 +50,7 @@ def load_hf_checkpoint(path, sequence_length=128, dtype=None):
     """
     path = os.fspath(path)
     config = _read_config(path)
-    tensors = _read_tensors(path)
+    tensors = hf_folder.read_tensors(path)
     backbone = BertBackbone(
         vocabulary_size=config["vocab_size"],
         num_layers=config["num_hidden_layers"],
@@ -73,16 +73,7 @@ def load_hf_checkpoint(path, sequence_length=128, dtype=None):
 
 
 def _read_config(path):
-    config_path = os.path.join(path, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"`path` has no config.json: {config_path}")
-    with open(config_path, encoding="utf-8") as f:
-        config = json.load(f)
-    if config.get("model_type", "bert") != "bert":
-        raise ValueError(
-            f"`path` must hold a BERT checkpoint (model_type 'bert'); "
-            f"received model_type {config.get('model_type')!r}."
-        )
+    config = hf_folder.read_config(path, "bert")
     activation = config.get("hidden_act", "gelu")
     if activation != "gelu":
         raise ValueError(
@@ -94,29 +85,6 @@ def _read_config(path):
             f"position_embedding_type {config['position_embedding_type']!r}."
         )
     return config
-
-
-def _read_tensors(path):
-    """`{name: numpy array}` from model.safetensors or pytorch_model.bin."""
-    safetensors_path = os.path.join(path, "model.safetensors")
-    torch_path = os.path.join(path, "pytorch_model.bin")
-    if os.path.exists(safetensors_path):
-        from safetensors.numpy import load_file
-
-        return load_file(safetensors_path)
-    if os.path.exists(torch_path):
-        try:
-            import torch
-        except ImportError as error:
-            raise ImportError(
-                "Reading pytorch_model.bin needs PyTorch (pip install torch); "
-                "or convert the folder to model.safetensors."
-            ) from error
-        state = torch.load(torch_path, map_location="cpu", weights_only=True)
-        return {name: tensor.float().numpy() for name, tensor in state.items()}
-    raise FileNotFoundError(
-        f"`path` has neither model.safetensors nor pytorch_model.bin: {path}"
-    )
 
 
 def _strip_prefix(name):

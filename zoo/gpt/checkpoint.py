@@ -16,11 +16,11 @@ anything is assigned; an unknown, missing or mis-shaped tensor is a
 `wte` (tied, as in every GPT-2 checkpoint).
 """
 
-import json
 import os
 
 import numpy as np
 
+from zoo import hf_folder
 from zoo.gpt.model import GPT
 
 ACTIVATIONS = {"gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate",
@@ -55,7 +55,7 @@ def load_hf_checkpoint(path, dtype=None):
     """
     path = os.fspath(path)
     config = _read_config(path)
-    tensors = _read_tensors(path)
+    tensors = hf_folder.read_tensors(path)
     hidden_dim = config["n_embd"]
     model = GPT(
         vocabulary_size=config["vocab_size"],
@@ -75,16 +75,8 @@ def load_hf_checkpoint(path, dtype=None):
 
 
 def _read_config(path):
-    config_path = os.path.join(path, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"`path` has no config.json: {config_path}")
-    with open(config_path, encoding="utf-8") as f:
-        config = json.load(f)
-    if config.get("model_type", "gpt2") != "gpt2":
-        raise ValueError(
-            "`path` must hold a GPT-2 checkpoint (model_type 'gpt2'); received "
-            f"model_type {config.get('model_type')!r}."
-        )
+    config = hf_folder.read_config(path, "gpt2")
+    config_path = os.path.join(path, "config.json")  # named in the errors below
     activation = config.get("activation_function", "gelu_new")
     if activation not in ACTIVATIONS:
         raise ValueError(
@@ -96,15 +88,6 @@ def _read_config(path):
     if config.get("scale_attn_weights", True) is not True:
         raise ValueError(f"only scale_attn_weights=true is supported; received false in {config_path}.")
     return config
-
-
-def _read_tensors(path):
-    weights_path = os.path.join(path, "model.safetensors")
-    if not os.path.exists(weights_path):
-        raise FileNotFoundError(f"`path` has no model.safetensors: {weights_path}")
-    from safetensors.numpy import load_file
-
-    return load_file(weights_path)
 
 
 def hf_weight_map(model):

@@ -33,6 +33,7 @@ import os
 
 import numpy as np
 
+from zoo import hf_folder
 from zoo.vit.model import ViT
 from zoo.vit.model import resize_model
 
@@ -43,24 +44,6 @@ _ACTIVATIONS = {
     "silu": "silu",
     "swish": "silu",
 }
-
-
-def _read_weights(path):
-    """`{name: np.ndarray}` from model.safetensors or pytorch_model.bin."""
-    safetensors_file = os.path.join(path, "model.safetensors")
-    if os.path.exists(safetensors_file):
-        from safetensors.numpy import load_file
-
-        return load_file(safetensors_file)
-    torch_file = os.path.join(path, "pytorch_model.bin")
-    if os.path.exists(torch_file):
-        import torch
-
-        state = torch.load(torch_file, map_location="cpu", weights_only=True)
-        return {name: tensor.float().numpy() for name, tensor in state.items()}
-    raise FileNotFoundError(
-        f"no weights in {path}: expected model.safetensors or pytorch_model.bin"
-    )
 
 
 def _pixel_normalisation(path, channels):
@@ -155,17 +138,14 @@ def load_hf_checkpoint(path, image_size=None):
         pixels itself; without one it takes HF's `pixel_values`
         (channels last).
     """
-    with open(os.path.join(path, "config.json")) as f:
-        config = json.load(f)
-    if config.get("model_type", "vit") != "vit":
-        raise ValueError(f"`path` must hold a ViT checkpoint; config.json has model_type={config['model_type']!r}.")
+    config = hf_folder.read_config(path, "vit")
     activation = config.get("hidden_act", "gelu")
     if activation not in _ACTIVATIONS or _ACTIVATIONS[activation] != "gelu":
         raise ValueError(f"only GELU ViT checkpoints are supported; config.json has hidden_act={activation!r}.")
     if not config.get("qkv_bias", True):
         raise ValueError("only checkpoints with query/key/value biases (qkv_bias=true) are supported.")
 
-    tensors = _read_weights(path)
+    tensors = hf_folder.read_tensors(path)
     prefix = "vit." if any(name.startswith("vit.") for name in tensors) else ""
     weights = _Weights(tensors, prefix)
     has_classifier = "classifier.weight" in tensors

@@ -124,5 +124,5 @@ def test_missing_files_and_other_models_are_clear_errors(tiny_hf_folder, tmp_pat
     config = json.loads((folder / "config.json").read_text())
     config["model_type"] = "roberta"
     (tmp_path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="model_type 'bert'.*'roberta'"):
+    with pytest.raises(ValueError, match="'bert' checkpoint.*'roberta'"):
         load_hf_checkpoint(tmp_path)

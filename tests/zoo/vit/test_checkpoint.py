@@ -90,7 +90,7 @@ def test_unknown_weights_and_missing_files_are_errors(tmp_path):
     with pytest.raises(ValueError, match="not understood.*encoder.extra.weight"):
         load_hf_checkpoint(str(tmp_path))
     (tmp_path / "model.safetensors").unlink()
-    with pytest.raises(FileNotFoundError, match="model.safetensors or pytorch_model.bin"):
+    with pytest.raises(FileNotFoundError, match="neither model.safetensors nor pytorch_model.bin"):
         load_hf_checkpoint(str(tmp_path))
     assert safetensors is not None
 
