@@ -43,12 +43,18 @@ def make_model(kind, source_tokenizer, target_tokenizer, source_length, target_l
     return model
 
 
-def compile_model(model, options, learning_rate, label_smoothing=0.0, warmup_steps=0):
-    """Adam (with a linear warm-up if asked), masked loss and token accuracy."""
+def compile_model(model, options, learning_rate, label_smoothing=0.0, warmup_steps=0,
+                  decay_steps=None):
+    """Adam (with a linear warm-up if asked, then a cosine decay to a tenth
+    over `decay_steps` if given), masked loss and token accuracy."""
     schedule = learning_rate
-    if warmup_steps:
+    if warmup_steps or decay_steps:
         schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=10**6, warmup_target=learning_rate, warmup_steps=warmup_steps, alpha=1.0
+            0.0 if warmup_steps else learning_rate,
+            decay_steps=decay_steps or 10**6,
+            warmup_target=learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+            alpha=0.1 if decay_steps else 1.0,
         )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
@@ -104,20 +110,22 @@ def build_anki(kind, options, tokenizers=None):
         QUICK_SIZES[kind] if options.quick else ANKI_SIZES[kind],
     )
     batch_size = options.batch_size or 64
-    compile_model(
-        model, options, learning_rate=1e-3,
-        label_smoothing=0.1, warmup_steps=0 if kind == "rnn" else 400,
-    )
     x, y = model.make_arrays(train_pairs)
+    train = training.LengthBuckets(x, y, batch_size, seed=options.seed)
+    epochs = 1 if options.quick else (options.epochs or 10)
+    compile_model(
+        model, options, learning_rate=1e-3, label_smoothing=0.1,
+        warmup_steps=0 if kind == "rnn" else 400, decay_steps=epochs * len(train),
+    )
     validation = splits.validation[:200] if options.quick else splits.validation
     return recipes.Run(
         model=model,
-        train=training.LengthBuckets(x, y, batch_size, seed=options.seed),
+        train=train,
         validation=training.LengthBuckets(*model.make_arrays(validation), batch_size),
         evaluate=lambda trained: {
             "test_bleu_cased": training.bleu(trained, splits.test),
         },
-        epochs=1 if options.quick else 10,
+        epochs=epochs,
         monitor="val_loss",
         patience=2,
         data="Tatoeba spa-eng (spa.txt), numpy default_rng(0) shuffle, "
@@ -137,7 +145,7 @@ def dates_rnn(options):
     return build_dates("rnn", options)
 
 
-@recipes.register("translation-anki-transformer",
+@recipes.register("translation-anki-transformer", preset="spa-eng-transformer",
                   description="Transformer, Tatoeba Spanish -> English (cased WordPiece)")
 def anki_transformer(options):
     return build_anki("transformer", options)
