@@ -85,7 +85,7 @@ def perplexity_curve(quick=False, budget_tokens=BUDGET_TOKENS, points=CURVE_POIN
     options = recipes.Options(quick=quick, seed=0)
     splits = data.load_wikitext2(max_lines=gpt_recipes.QUICK_LINES if quick else None)
     length = 16 if quick else gpt_recipes.SEQUENCE_LENGTH
-    batch = 16
+    batch = gpt_recipes.BATCH_SIZE
     budget_tokens = 20 * batch * length if quick else budget_tokens
     steps = budget_tokens // (batch * length)
     x, y = data.windows(splits.train, length)

@@ -17,14 +17,21 @@ from zoo import recipes
 from zoo.gpt import data
 from zoo.gpt.model import GPT
 
-SEQUENCE_LENGTH = 128
-# Width 192: per token about the work of the peers' 200-wide LSTM in
-# ANCHORS.md, most of it the 33,278-word output layer (tied to the input).
-SIZES = dict(num_layers=4, num_heads=4, hidden_dim=192, intermediate_dim=768, dropout=0.1)
+# Short windows and small batches: at a budget of about one epoch, many
+# small updates beat few large ones (probes on 300k tokens, validation
+# perplexity: windows of 128 x batch 16: 832; 64 x 16: 605; 64 x 8: 561),
+# and dropout only slows learning (the model sees each token about once).
+SEQUENCE_LENGTH = 64
+BATCH_SIZE = 8
+# Width 160: the 33,278-word embedding (tied to the output layer) is most of
+# the 6.6 M parameters and of the work per token; it keeps the float16 preset
+# under 15 MB, and learned as fast as width 192 in the probes (568 vs 573
+# at learning rate 3e-3; 192 reached 561 at 2e-3, 573 at 3e-3).
+SIZES = dict(num_layers=4, num_heads=4, hidden_dim=160, intermediate_dim=640, dropout=0.0)
 QUICK_SIZES = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, dropout=0.0)
 QUICK_LINES = 300  # lines of each split in quick mode
 LEARNING_RATE = 2e-3
-WARMUP_STEPS = 200
+WARMUP_STEPS = 100
 WEIGHT_DECAY = 0.01
 
 
@@ -54,9 +61,16 @@ def compile_model(model, total_steps, learning_rate=LEARNING_RATE, warmup_steps=
     return model
 
 
-def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16):
-    """exp(mean next-token cross-entropy) over the stream, cut into
-    non-overlapping windows of `sequence_length` (the last partial one dropped).
+def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16, stride=None):
+    """exp(mean next-token cross-entropy) over the stream, every token predicted once.
+
+    The stream is read in windows of `sequence_length` tokens, `stride` apart
+    (default: half a window). The first window scores all its predictions;
+    each later window scores only its last `stride` ones, so that every token
+    is predicted with at least `sequence_length - stride` tokens before it
+    (with `stride=sequence_length`, windows do not overlap and the first
+    tokens of each window are predicted from almost nothing). The tail that
+    does not fill a window is dropped.
 
     >>> import numpy as np
     >>> from zoo.gpt import GPT
@@ -65,16 +79,19 @@ def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16):
     >>> 1.0 < perplexity(model, np.arange(50) % 10, sequence_length=8) < 100.0
     True
     """
-    x, y = data.windows(np.asarray(stream), sequence_length)
-    total, count = 0.0, 0
+    stride = stride or sequence_length // 2
+    x, y = data.windows(np.asarray(stream), sequence_length, stride)  # (N, T), (N, T)
+    scored = np.zeros(y.shape, "float32")  # (N, T): 1 where a prediction counts
+    scored[0] = 1.0
+    scored[1:, sequence_length - stride:] = 1.0
+    total = 0.0
     for start in range(0, len(x), batch_size):
         logits = model(x[start : start + batch_size], training=False)  # (b, T, V)
         losses = keras.losses.sparse_categorical_crossentropy(
             y[start : start + batch_size], logits, from_logits=True
-        )
-        total += float(keras.ops.sum(losses))
-        count += int(np.prod(losses.shape))
-    return math.exp(total / count)
+        )  # (b, T)
+        total += float(keras.ops.sum(losses * scored[start : start + batch_size]))
+    return math.exp(total / scored.sum())
 
 
 def build_wikitext2(options, sizes=None, sequence_length=SEQUENCE_LENGTH, total_steps=None):
@@ -89,7 +106,7 @@ def build_wikitext2(options, sizes=None, sequence_length=SEQUENCE_LENGTH, total_
     sizes = sizes or (QUICK_SIZES if options.quick else SIZES)
     model = make_model(splits.tokenizer, sizes, sequence_length)
     x, y = data.windows(splits.train, sequence_length)
-    batch_size = options.batch_size or 16
+    batch_size = options.batch_size or BATCH_SIZE
     epochs = options.epochs or (1 if options.quick else 6)
     total_steps = total_steps or epochs * math.ceil(len(x) / batch_size)
     jit = "auto" if options.jit is None else options.jit

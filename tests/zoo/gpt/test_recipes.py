@@ -31,8 +31,29 @@ def test_perplexity_is_exp_of_the_mean_cross_entropy():
     logits = np.asarray(model(x), "float64")
     log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     expected = math.exp(-np.take_along_axis(log_probs, y[..., None], -1).mean())
-    assert math.isclose(perplexity(model, stream, sequence_length=5, batch_size=3), expected,
-                        rel_tol=1e-4)
+    assert math.isclose(perplexity(model, stream, sequence_length=5, batch_size=3, stride=5),
+                        expected, rel_tol=1e-4)
+
+
+def test_overlapping_windows_predict_every_token_once_with_context():
+    model = GPT(12, 1, 2, 8, 16, max_sequence_length=6)
+    stream = np.random.default_rng(1).integers(0, 12, 17)
+    # Windows of 6 tokens, 2 apart, start at 0, 2, 4, 6, 8, 10 (the last one
+    # reads tokens 10..15 and predicts 11..16). The first window predicts
+    # tokens 1..6, each later one only its last 2 predictions.
+    log_probs = {}
+    for start in range(0, 11, 2):
+        logits = np.asarray(model(stream[None, start : start + 6]), "float64")[0]
+        logits = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        first = 0 if start == 0 else 4
+        for i in range(first, 6):
+            target = start + i + 1
+            assert target not in log_probs  # predicted once
+            log_probs[target] = logits[i, stream[target]]
+    assert sorted(log_probs) == list(range(1, 17))
+    expected = math.exp(-np.mean(list(log_probs.values())))
+    assert math.isclose(perplexity(model, stream, sequence_length=6, batch_size=4, stride=2),
+                        expected, rel_tol=1e-4)
 
 
 def test_the_recipe_is_registered():
