@@ -423,6 +423,19 @@ class GPT(keras.Model):
 
     # -- saving -----------------------------------------------------------
 
+    def input_description(self):
+        """What `generate` and `predict` take, for the model card."""
+        words = ("words: the text is split on whitespace and every word the model never saw "
+                 "becomes `<unk>`" if self.tokenizer is not None else "token ids")
+        return (
+            "`generate(prompts, max_new_tokens, sampler=\"greedy\"|\"top_k\"|\"top_p\", "
+            "temperature=1.0, seed=None)` takes a list of strings and returns each prompt with its "
+            f"continuation as one string. Prompts are read as {words}; prompt plus new tokens "
+            f"must fit in {self.max_sequence_length} tokens (longer is refused with a ValueError). "
+            f"`predict` / `call` take token ids `(N, T)` int32, T <= {self.max_sequence_length}, "
+            f"and return next-token logits `(N, T, {self.vocabulary_size})`."
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update({

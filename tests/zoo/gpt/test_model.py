@@ -172,3 +172,13 @@ def test_rotary_and_grouped_query_variants_cache_and_learn(options):
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_the_model_card_input_names_the_length_limit_and_unknown_words():
+    from zoo.gpt import WordTokenizer
+    from zoo.presets import input_description
+
+    tokenizer = WordTokenizer.from_texts(["a b c"])
+    model = GPT(tokenizer.vocabulary_size, 1, 2, 8, 16, max_sequence_length=12, tokenizer=tokenizer)
+    text = input_description(model)
+    assert "fit in 12 tokens" in text and "`<unk>`" in text and "(N, T, 5)" in text
