@@ -66,6 +66,11 @@ def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16):
     True
     """
     x, y = data.windows(np.asarray(stream), sequence_length)
+    if len(x) == 0:
+        raise ValueError(
+            f"`stream` must hold at least sequence_length + 1 = {sequence_length + 1} tokens; "
+            f"received {len(stream)}."
+        )
     total, count = 0.0, 0
     for start in range(0, len(x), batch_size):
         logits = model(x[start : start + batch_size], training=False)  # (b, T, V)
@@ -98,8 +103,8 @@ def build_wikitext2(options, sizes=None, sequence_length=SEQUENCE_LENGTH, total_
         model=model,
         train=(x, y),
         validation=data.windows(splits.valid, sequence_length),
-        evaluate=lambda trained: {
-            "test_perplexity": perplexity(trained, splits.test, sequence_length),
+        evaluate=lambda trained, limit=None: {  # limit: the first tokens of the test stream
+            "test_perplexity": perplexity(trained, splits.test[:limit], sequence_length),
         },
         epochs=epochs,
         monitor="val_loss",

@@ -108,12 +108,13 @@ def build_run(dataset, options):
             settings["learning_rate"], warmup_steps, total_steps=epochs * steps_per_epoch
         )
 
-    def evaluate(trained):
-        probabilities = trained.predict(x_test, batch_size=256, verbose=0)
-        metrics = {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == y_test))}
+    def evaluate(trained, limit=None):
+        images, labels = x_test[:limit], y_test[:limit]
+        probabilities = trained.predict(images, batch_size=256, verbose=0)
+        metrics = {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels))}
         if settings["test_time"]:
-            averaged = augment.predict_with_shifts(trained, x_test, **settings["test_time"])
-            metrics["shift_averaged_accuracy"] = float(np.mean(np.argmax(averaged, axis=-1) == y_test))
+            averaged = augment.predict_with_shifts(trained, images, **settings["test_time"])
+            metrics["shift_averaged_accuracy"] = float(np.mean(np.argmax(averaged, axis=-1) == labels))
         return metrics
 
     return recipes.Run(
