@@ -318,7 +318,7 @@ def model_card(metadata):
         f"- Training time: {metadata.get('training_time') or 'not recorded'}",
         f"- Date: {metadata['date']}",
         f"- Weights stored as: {metadata.get('weights_dtype', 'float32')} "
-        f"({metadata['size_bytes'] / 1e6:.2f} MB on disk)" if metadata.get("size_bytes")
+        f"({metadata['size_bytes'] / 1e6:.2f} MB with the config and assets)" if metadata.get("size_bytes")
         else f"- Weights stored as: {metadata.get('weights_dtype', 'float32')}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in metadata["versions"].items()),
         "",

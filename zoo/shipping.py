@@ -104,12 +104,7 @@ def ship(source, name=None, *, presets_dir=None, limit=None, training_time=None,
             float32_model, staged, metrics=original.get("metrics"), command=original.get("command"),
             data=original.get("data"), recipe=recipe, weights_dtype="float16",
         )
-        size = folder_bytes(staged)
-        if size > MAX_PRESET_BYTES:
-            raise ValueError(
-                f"preset {name!r} takes {size / 1e6:.1f} MB with float16 weights; a shipped preset "
-                f"may take at most {MAX_PRESET_BYTES / 1e6:.0f} MB. Nothing was written."
-            )
+        _check_size(staged, name)
         float16_model = presets.load(staged)
         say("  the same with the float16-stored weights ...", flush=True)
         float16_metrics = evaluate(float16_model)
@@ -123,7 +118,9 @@ def ship(source, name=None, *, presets_dir=None, limit=None, training_time=None,
             if original.get(kept):
                 metadata[kept] = original[kept]
         metadata["training_time"] = training_time or original.get("training_time")
-        metadata["size_bytes"] = size
+        metadata["size_bytes"] = sum(  # the hashed files: weights, config, assets
+            os.path.getsize(os.path.join(staged, *path.split("/"))) for path in metadata["files"]
+        )
         metadata["stored_as_float16"] = {"float16": float16_metrics, "float32": float32_metrics}
         metadata["slice"] = {
             "limit": limit,
@@ -135,6 +132,7 @@ def ship(source, name=None, *, presets_dir=None, limit=None, training_time=None,
             shlex.quote(part) for part in (os.path.relpath(source), "--name", name, "--limit", str(limit))
         )
         presets.write_metadata(staged, metadata)
+        size = _check_size(staged, name)
 
         target = os.path.join(presets_dir, name)
         if os.path.exists(target):
@@ -143,6 +141,16 @@ def ship(source, name=None, *, presets_dir=None, limit=None, training_time=None,
         os.replace(staged, target)
     say(f"Shipped {target} ({size / 1e6:.2f} MB)")
     return metadata
+
+
+def _check_size(folder, name):
+    size = folder_bytes(folder)
+    if size > MAX_PRESET_BYTES:
+        raise ValueError(
+            f"preset {name!r} takes {size / 1e6:.1f} MB with float16 weights; a shipped preset "
+            f"may take at most {MAX_PRESET_BYTES / 1e6:.0f} MB. Nothing was written."
+        )
+    return size
 
 
 def _check_replaceable(target):
