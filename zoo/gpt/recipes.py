@@ -65,12 +65,12 @@ def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16):
     >>> 1.0 < perplexity(model, np.arange(50) % 10, sequence_length=8) < 100.0
     True
     """
-    x, y = data.windows(np.asarray(stream), sequence_length)
-    if len(x) == 0:
+    if len(stream) < sequence_length + 1:
         raise ValueError(
             f"`stream` must hold at least sequence_length + 1 = {sequence_length + 1} tokens; "
             f"received {len(stream)}."
         )
+    x, y = data.windows(np.asarray(stream), sequence_length)
     total, count = 0.0, 0
     for start in range(0, len(x), batch_size):
         logits = model(x[start : start + batch_size], training=False)  # (b, T, V)
