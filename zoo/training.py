@@ -173,6 +173,7 @@ def train(
 def training_time(seconds, resumed_at=None):
     """`model.fit`'s wall time and where it ran, for the model card.
 
+    >>> from zoo.training import training_time
     >>> training_time(750.0).split(" (")[0]
     '12.5 min'
     """

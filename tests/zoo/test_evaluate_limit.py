@@ -25,6 +25,7 @@ def test_vit_limit_scores_the_first_test_images():
     run = recipes.get("vit-digits").build(recipes.Options(quick=True))
     (_, _), (x_test, y_test), _ = data.load("digits")
     metrics = training.evaluate(run, run.model, limit=10)
+    assert training.evaluator("vit-digits", recipes.Options(quick=True))(run.model, limit=10) == metrics
     predicted = np.argmax(run.model.predict(x_test[:10], verbose=0), axis=-1)
     assert metrics["accuracy"] == float(np.mean(predicted == y_test[:10]))
 
