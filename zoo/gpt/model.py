@@ -423,6 +423,26 @@ class GPT(keras.Model):
 
     # -- saving -----------------------------------------------------------
 
+    def input_description(self):
+        """What `generate`, `stream` and `predict` take and return, for the model card.
+
+        >>> from zoo.gpt import GPT
+        >>> GPT(20, 1, 2, 8, 16, max_sequence_length=10).input_description()[:40]
+        '`generate(prompts, max_new_tokens)` take'
+        """
+        words = ("a list of prompt strings (split on whitespace into words; a word the model "
+                 "never saw is read as `<unk>`, as WikiText writes rare words) or of token-id "
+                 "lists, " if self.tokenizer is not None else "token-id lists, ")
+        return (
+            f"`generate(prompts, max_new_tokens)` takes {words}and returns each prompt "
+            f"followed by `max_new_tokens` new tokens (strings for string prompts); prompt plus "
+            f"new tokens may hold at most {self.max_sequence_length} tokens. `sampler` is "
+            "\"greedy\", \"top_k\" or \"top_p\" (`seed` makes sampling repeatable); "
+            "`stream(prompt, max_new_tokens)` yields the new words one by one. `predict` / "
+            f"`call` take token ids `(N, T)` int32, T <= {self.max_sequence_length}, and return "
+            f"next-token logits `(N, T, {self.vocabulary_size})`."
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update({
