@@ -4,6 +4,8 @@
     python -m zoo train classifier --epochs 3           # train, evaluate, save a preset
     python -m zoo train classifier --resume             # continue after an interruption
     python -m zoo evaluate runs/classifier              # a preset folder or shipped name
+    python -m zoo evaluate vit-tiny-digits --limit 200  # the first 200 test examples only
+    python -m zoo ship runs/classifier --name my-classifier   # float16 weights into zoo/presets, measured
     python -m zoo classify runs/classifier "the red cat saw a blue dog"
     python -m zoo translate PRESET "3rd of March 2021"
     python -m zoo explain dates-transformer "3rd of March 2021"   # an attention page
@@ -71,6 +73,18 @@ def build_parser():
     evaluate.add_argument("--data", help="a data file replacing the recipe's default")
     evaluate.add_argument("--batch-size", type=int)
     evaluate.add_argument("--quick", action="store_true")
+    evaluate.add_argument("--limit", type=_positive_int,
+                          help="only the first N test examples (tokens for a language model)")
+
+    ship = commands.add_parser(
+        "ship", help="write a trained run folder as a preset with float16 weights, measured"
+    )
+    ship.add_argument("run", help="the float32 preset folder that `train` saved")
+    ship.add_argument("--name", help="the preset's name; default the run folder's name")
+    ship.add_argument("--limit", type=_positive_int,
+                      help="test examples (tokens for a language model) of the recorded slice check")
+    ship.add_argument("--training-time", help='e.g. "42 min on 2 CPU cores", when the run did not record it')
+    ship.add_argument("--presets-dir", help="where to ship; default zoo/presets")
 
     for name, verb in (("translate", "translate"), ("classify", "classify")):
         command = commands.add_parser(name, help=f"{verb} texts with a preset")
@@ -96,6 +110,16 @@ def build_parser():
     demo.add_argument("--quick", action="store_true",
                       help="a few seconds of training: the same steps, to check that everything runs")
     return parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; received {text!r}")
+    return value
 
 
 def main(argv=None):
@@ -193,10 +217,16 @@ def _evaluate(args, argv):
     if not recipe_name:
         raise ValueError(f"preset {args.preset!r} records no recipe, so there is no test data to use.")
     options = recipes.Options(data=args.data, batch_size=args.batch_size, quick=args.quick)
-    run = recipes.get(recipe_name).build(options)
-    metrics = training.evaluate(run, model)
+    metrics = training.evaluator(recipe_name, options)(model, limit=args.limit)
     for name, value in metrics.items():
-        print(f"{name}: {value:.4g}")
+        print(f"{name}: {value:.6g}")
+
+
+def _ship(args, argv):
+    from zoo import shipping
+
+    shipping.ship(args.run, args.name, presets_dir=args.presets_dir, limit=args.limit,
+                  training_time=args.training_time)
 
 
 def _apply(method):
@@ -248,6 +278,7 @@ COMMANDS = {
     "list": _list,
     "train": _train,
     "evaluate": _evaluate,
+    "ship": _ship,
     "translate": _apply("translate"),
     "classify": _apply("classify"),
     "explain": _explain,

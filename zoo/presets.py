@@ -3,7 +3,7 @@
 A preset folder holds
 
     config.json         the architecture: keras.saving.serialize_keras_object(model)
-    model.weights.h5    the weights (no optimizer state)
+    model.weights.h5    the weights (no optimizer state), float32 or float16
     assets/             vocabularies / tokenizer files, via model.save_assets(dir)
     metadata.json       sha256 of every file above, the training command, data,
                         metrics, recipe, library versions and date
@@ -14,6 +14,12 @@ from `config.json`, loads its assets, checks that `model.weights.h5` holds
 exactly the weights this architecture expects (names and shapes), and only
 then loads them into the fresh model. Any problem raises `PresetError`, which
 names the file; a half-loaded model is never returned.
+
+`zoo.save(..., weights_dtype="float16")` stores the float32 weights as
+float16 (half the size on disk); `metadata.json` records it and `zoo.load`
+widens them back into the model's float32 variables. The file must then hold
+float16 exactly where the model has float32 variables: any other dtype is
+refused with the names and shapes.
 
 The model card is the one file that is *not* hashed: it is documentation,
 never read by `zoo.load`, and authors may improve its prose after training.
@@ -53,6 +59,7 @@ METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
 UNHASHED_FILES = (METADATA_FILE, CARD_FILE)
 FORMAT = "zoo-preset/1"
+WEIGHTS_DTYPES = ("float32", "float16")  # how float32 variables may be stored on disk
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
 
@@ -66,7 +73,8 @@ class PresetError(ValueError):
 # ----------------------------------------------------------------------------
 
 
-def save(model, directory, *, metrics=None, command=None, data=None, recipe=None):
+def save(model, directory, *, metrics=None, command=None, data=None, recipe=None,
+         weights_dtype="float32"):
     """Write `model` as a preset folder `directory` (created if needed).
 
     Args:
@@ -79,6 +87,9 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
         data: a description of the training data.
         recipe: the name of the `zoo.recipes` recipe that trained it; its
             description becomes the preset's one-line description.
+        weights_dtype: "float32", or "float16" to store the float32
+            variables at half the size (loaded back as float32; a weight
+            beyond float16's range, 65504, is refused with a ValueError).
 
     Returns:
         The preset folder's path.
@@ -90,6 +101,10 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
     >>> sorted(os.listdir(folder))
     ['README.md', 'config.json', 'metadata.json', 'model.weights.h5']
     """
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(
+            f"`weights_dtype` must be one of {WEIGHTS_DTYPES}; received {weights_dtype!r}."
+        )
     if not model.built:
         raise ValueError(
             "`model` must be built before it is saved (call it on a batch or "
@@ -105,7 +120,10 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
     with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
 
-    _save_weights_without_optimizer(model, os.path.join(directory, WEIGHTS_FILE))
+    weights_path = os.path.join(directory, WEIGHTS_FILE)
+    _save_weights_without_optimizer(model, weights_path)
+    if weights_dtype != "float32":
+        _cast_weights_file(weights_path, weights_path, "float32", weights_dtype)
 
     if hasattr(model, "save_assets"):
         assets = os.path.join(directory, ASSETS_DIR)
@@ -119,6 +137,7 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
         "class_name": type(model).__name__,
         "registered_name": config.get("registered_name"),
         "parameters": int(model.count_params()),
+        "weights_dtype": weights_dtype,
         "recipe": recipe,
         "command": command,
         "data": data,
@@ -129,11 +148,21 @@ def save(model, directory, *, metrics=None, command=None, data=None, recipe=None
         "unhashed_files": [*UNHASHED_FILES],
         "files": {path: data_paths.sha256(os.path.join(directory, path)) for path in _files_to_hash(directory)},
     }
+    write_metadata(directory, metadata)
+    return directory
+
+
+def write_metadata(directory, metadata):
+    """Write `metadata.json` and the model card generated from it.
+
+    Neither is hashed, so facts learned after saving (the training time, the
+    float16 check of `python -m zoo ship`) can be added without touching the
+    hashed files.
+    """
     with open(os.path.join(directory, METADATA_FILE), "w", encoding="utf-8") as f:
         json.dump(metadata, f, indent=2)
     with open(os.path.join(directory, CARD_FILE), "w", encoding="utf-8") as f:
         f.write(model_card(metadata))
-    return directory
 
 
 def _prepare_directory(directory):
@@ -157,6 +186,40 @@ def _save_weights_without_optimizer(model, path):
 
     skip = [model.optimizer] if getattr(model, "optimizer", None) is not None else None
     saving_lib.save_weights_only(model, path, objects_to_skip=skip)
+
+
+def _cast_weights_file(source, target, from_dtype, to_dtype):
+    """Copy a `.weights.h5` file, every `from_dtype` array cast to `to_dtype`.
+
+    Groups, names and attributes are copied as they are; `target` may be
+    `source`. A finite weight that does not fit `to_dtype` is a ValueError.
+    """
+    scratch = target + ".partial"
+    try:
+        with h5py.File(source, "r") as old, h5py.File(scratch, "w") as new:
+            new.attrs.update(old.attrs)
+
+            def copy(name, item):
+                if isinstance(item, h5py.Group):
+                    new.require_group(name).attrs.update(item.attrs)
+                    return
+                values = item[()]
+                if item.dtype == from_dtype:
+                    with np.errstate(over="ignore"):  # an overflow is reported below
+                        cast = np.asarray(values).astype(to_dtype)
+                    if np.any(np.isfinite(values) & ~np.isfinite(cast)):
+                        raise ValueError(
+                            f"weight {name} of {source} holds values beyond {to_dtype}'s range; "
+                            f"store it as {from_dtype}."
+                        )
+                    values = cast
+                new.create_dataset(name, data=values).attrs.update(item.attrs)
+
+            old.visititems(copy)
+        os.replace(scratch, target)
+    finally:
+        if os.path.exists(scratch):
+            os.remove(scratch)
 
 
 def _description(model, recipe):
@@ -252,7 +315,11 @@ def model_card(metadata):
         f"- Recipe: `{metadata['recipe']}`" if metadata.get("recipe") else "- Recipe: none",
         f"- Data: {metadata['data'] or 'not recorded'}",
         f"- Trained with: `{metadata['command']}`" if metadata.get("command") else "- Trained with: not recorded",
+        f"- Training time: {metadata.get('training_time') or 'not recorded'}",
         f"- Date: {metadata['date']}",
+        f"- Weights stored as: {metadata.get('weights_dtype', 'float32')} "
+        f"({metadata['size_bytes'] / 1e6:.2f} MB with the config and assets)" if metadata.get("size_bytes")
+        else f"- Weights stored as: {metadata.get('weights_dtype', 'float32')}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in metadata["versions"].items()),
         "",
         "## Input",
@@ -268,6 +335,7 @@ def model_card(metadata):
                   for k, v in metadata["metrics"].items()]
     else:
         lines.append("None recorded.")
+    lines += _storage_check_lines(metadata) + _slice_lines(metadata)
     lines += [
         "",
         "## Files",
@@ -278,6 +346,48 @@ def model_card(metadata):
     ]
     lines += [f"- `{path}`: `{digest}`" for path, digest in metadata["files"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _number(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _storage_check_lines(metadata):
+    """The card's "Stored as float16 vs float32" table (written by `python -m zoo ship`)."""
+    check = metadata.get("stored_as_float16")
+    if not check:
+        return []
+    lines = [
+        "",
+        "## Stored as float16 vs float32",
+        "",
+        f"The full test set scored by `python -m zoo evaluate {metadata['name']}`, with the weights "
+        "as shipped (float16 on disk, float32 once loaded) and with the float32 weights they "
+        "were rounded from:",
+        "",
+        "| metric | float16 storage | float32 | difference |",
+        "|---|---|---|---|",
+    ]
+    for name, value in check["float16"].items():
+        reference = check["float32"].get(name)
+        difference = f"{value - reference:+.2g}" if isinstance(reference, (int, float)) else "-"
+        lines.append(f"| {name} | {_number(value)} | {_number(reference)} | {difference} |")
+    return lines
+
+
+def _slice_lines(metadata):
+    """The card's fixed-slice figure, which the test suite re-measures."""
+    check = metadata.get("slice")
+    if not check:
+        return []
+    figures = ", ".join(f"{k} = {_number(v)}" for k, v in check["metrics"].items())
+    return [
+        "",
+        "## Slice check",
+        "",
+        f"`{check['command']}` (the first {check['limit']:,} {check['unit']} of the test set) "
+        f"gives {figures}; `tests/zoo/test_shipped_presets.py` checks that it still does.",
+    ]
 
 
 # ----------------------------------------------------------------------------
@@ -302,7 +412,13 @@ def load(name_or_directory):
     zoo.presets.PresetError: no preset 'no-such-preset': not a shipped preset name ...
     """
     directory = resolve(name_or_directory)
-    verify(directory)
+    metadata = verify(directory)
+    weights_dtype = metadata.get("weights_dtype", "float32")  # presets before float16 storage
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise PresetError(
+            f"{os.path.join(directory, METADATA_FILE)}: weights_dtype {weights_dtype!r} is not "
+            f"one zoo.load reads ({', '.join(WEIGHTS_DTYPES)})."
+        )
 
     config_path = os.path.join(directory, CONFIG_FILE)
     try:
@@ -321,9 +437,14 @@ def load(name_or_directory):
             raise PresetError(f"{assets}: cannot load the assets: {error}") from error
 
     weights_path = os.path.join(directory, WEIGHTS_FILE)
-    _check_weights_match(model, weights_path)
+    _check_weights_match(model, weights_path, weights_dtype)
     try:
-        model.load_weights(weights_path)
+        with tempfile.TemporaryDirectory() as scratch:
+            stored = weights_path
+            if weights_dtype != "float32":  # widened into a float32 copy, which Keras loads
+                stored = os.path.join(scratch, WEIGHTS_FILE)
+                _cast_weights_file(weights_path, stored, weights_dtype, "float32")
+            model.load_weights(stored)
     except Exception as error:
         raise PresetError(f"{weights_path}: cannot load the weights: {error}") from error
     return model
@@ -395,8 +516,9 @@ def _weight_layout(path):
     return layout
 
 
-def _check_weights_match(model, weights_path):
-    """Raise unless the file holds exactly the weights `model` expects."""
+def _check_weights_match(model, weights_path, weights_dtype="float32"):
+    """Raise unless the file holds exactly the weights `model` expects, its
+    float32 variables stored as `weights_dtype`."""
     try:
         found = _weight_layout(weights_path)
     except Exception as error:
@@ -405,6 +527,9 @@ def _check_weights_match(model, weights_path):
         reference = os.path.join(scratch, "expected.weights.h5")
         _save_weights_without_optimizer(model, reference)
         expected = _weight_layout(reference)
+    expected = {
+        k: (shape, weights_dtype if dtype == "float32" else dtype) for k, (shape, dtype) in expected.items()
+    }
     if found == expected:
         return
     problems = [f"missing {k} {expected[k][0]}" for k in sorted(set(expected) - set(found))]

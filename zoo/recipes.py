@@ -14,7 +14,7 @@ saving a preset. A new model only registers a recipe:
         train, validation, test = ...            # tf.data or (x, y) arrays
         model = ...; model.compile(...)
         return recipes.Run(model, train, validation,
-                           evaluate=lambda m: {"macro_recall": ...},
+                           evaluate=lambda m, limit=None: {"macro_recall": ...},
                            data="semeval2017-4a/train.tsv + tweeteval")
 
 The training loop (`zoo.training.train`) runs the recipe inside the mixed
@@ -23,8 +23,10 @@ it inside the recipe. `(x, y)` arrays are batched (`Run.batch_size` or
 `--batch-size`) and shuffled by the loop in an order fixed by (seed, epoch),
 which makes `--resume` exact; a `tf.data.Dataset` is used as given (batch it
 with `options.batch_size`, and shuffle with a fixed seed if you want an exact
-resume). `Run.evaluate(model)` must work for a freshly loaded preset too:
-`python -m zoo evaluate PRESET` calls it with the loaded model.
+resume). `Run.evaluate(model, limit=None)` must work for a freshly loaded
+preset too: `python -m zoo evaluate PRESET [--limit N]` calls it with the
+loaded model, and `limit` keeps the first N test examples (deterministically:
+the same N every time).
 
 >>> from zoo import recipes
 >>> "classifier" in recipes.names()
@@ -58,7 +60,9 @@ class Run:
     model: Any  # a compiled keras.Model
     train: Any  # tf.data.Dataset of (x, y), or a tuple (x, y)
     validation: Any = None
-    evaluate: Optional[Callable[[Any], dict]] = None  # model -> {metric: value}
+    # (model, limit=None) -> {metric: value}; limit: the first `limit` test examples (tokens for a
+    # language model), so that `python -m zoo evaluate PRESET --limit N` checks a preset in seconds
+    evaluate: Optional[Callable[..., dict]] = None
     epochs: int = 10  # default when --epochs is not given
     monitor: str = "val_loss"  # early stopping / best checkpoint
     patience: Optional[int] = 3  # None: no early stopping
@@ -75,15 +79,24 @@ class Recipe:
     build: Callable[[Options], Run]
     description: str = ""
     preset: Optional[str] = None  # the shipped preset this recipe trains
+    # options -> evaluate(model, limit=None), for recipes whose `build` is slow
+    # (a tokenizer trained on the training set): the test data only.
+    evaluation: Optional[Callable[[Options], Callable[..., dict]]] = None
 
 
-def register(name, description="", preset=None):
-    """Decorator registering `fn(options) -> Run` under `name`."""
+def register(name, description="", preset=None, evaluation=None):
+    """Decorator registering `fn(options) -> Run` under `name`.
+
+    `evaluation(options)`, if given, returns the same function as
+    `fn(options).evaluate` without building the model and training data;
+    `python -m zoo evaluate` then uses it.
+    """
 
     def decorator(fn):
         if name in _RECIPES:
             raise ValueError(f"recipe {name!r} is registered twice")
-        _RECIPES[name] = Recipe(name=name, build=fn, description=description, preset=preset)
+        _RECIPES[name] = Recipe(name=name, build=fn, description=description, preset=preset,
+                                evaluation=evaluation)
         return fn
 
     return decorator

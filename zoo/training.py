@@ -32,6 +32,7 @@ import json
 import math
 import os
 import shutil
+import time
 from typing import Any
 
 import keras
@@ -143,6 +144,7 @@ def train(
                 if done_epochs is not None:
                     print(f"Resuming from the checkpoint in {checkpoint_dir}: {done_epochs} of {epochs} "
                           f"epochs done, continuing at epoch {done_epochs + 1}.")
+            started = time.perf_counter()
             history = model.fit(
                 train_data,
                 validation_data=run.validation,
@@ -155,13 +157,36 @@ def train(
                 callbacks=[*fit_callbacks, *run.callbacks, *callbacks],
                 verbose=verbose,
             )
+            seconds = time.perf_counter() - started
             metrics = evaluate(run, model)
         preset = presets.save(
             model, output, metrics=metrics, command=command, data=run.data, recipe=name
         )
+        metadata = presets.verify(preset)
+        metadata["training_time"] = training_time(seconds, done_epochs)
+        presets.write_metadata(preset, metadata)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return Result(model=model, metrics=metrics, preset=preset, history=history)
+
+
+def training_time(seconds, resumed_at=None):
+    """`model.fit`'s wall time and where it ran, for the model card.
+
+    >>> from zoo.training import training_time
+    >>> training_time(750.0).split(" (")[0]
+    '12.5 min'
+    """
+    devices = keras.distribution.list_devices()
+    if all(device.lower().startswith("cpu") for device in devices):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        where = f"{cores} CPU core{'s' if cores != 1 else ''}"
+    else:
+        where = ", ".join(device for device in devices if not device.lower().startswith("cpu"))
+    text = f"{seconds / 60:.1f} min ({where}, {keras.backend.backend()} backend)"
+    if resumed_at:
+        text += f"; resumed after epoch {resumed_at}, so the epochs before are not counted"
+    return text
 
 
 def checkpoint_epoch(checkpoint_dir):
@@ -197,16 +222,44 @@ def _plan(name, run, options, train_data, epochs):
     return f"Training {name}: {epochs} epochs{per_epoch}{stops}."
 
 
-def evaluate(run, model):
-    """`run.evaluate(model)`, or Keras's `evaluate` on the validation data."""
+def evaluate(run, model, limit=None):
+    """`run.evaluate(model)`, or Keras's `evaluate` on the validation data.
+
+    `limit`: score only the first `limit` test examples (tokens for a
+    language model), the same ones every time.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"`limit` must be a positive integer or None; received {limit!r}.")
     if run.evaluate is not None:
-        return {k: presets._plain_number(v) for k, v in run.evaluate(model).items()}
+        metrics = run.evaluate(model) if limit is None else run.evaluate(model, limit=limit)
+        return {k: presets._plain_number(v) for k, v in metrics.items()}
     if run.validation is None:
         return {}
     if model is not run.model:  # e.g. a loaded preset: reuse the recipe's compiled model
         run.model.set_weights(model.get_weights())
-    logs = run.model.evaluate(run.validation, return_dict=True, verbose=0)
+    validation = run.validation
+    if limit is not None:
+        if not isinstance(validation, tuple):
+            raise ValueError("`limit` needs validation data as (x, y) arrays; this recipe's is a dataset.")
+        validation = keras.tree.map_structure(lambda array: array[:limit], validation)
+    logs = run.model.evaluate(validation, return_dict=True, verbose=0)
     return {k: float(v) for k, v in logs.items()}
+
+
+def evaluator(name, options=None):
+    """`evaluate(model, limit=None) -> metrics` of recipe `name`: what
+    `python -m zoo evaluate` runs on a loaded preset.
+
+    It is the recipe's `evaluation` when it registered one (test data only),
+    otherwise `evaluate(run, model, limit)` on the recipe's built `Run`.
+    """
+    recipe = recipes.get(name)
+    options = options or recipes.Options()
+    if recipe.evaluation is not None:
+        run = recipes.Run(model=None, train=None, evaluate=recipe.evaluation(options))
+    else:
+        run = recipe.build(options)
+    return lambda model, limit=None: evaluate(run, model, limit)
 
 
 def _batch_size(run, options):

@@ -153,8 +153,9 @@ def bert_pretrain(options):
         )
     )
 
-    def evaluate(model):
-        logs = model.evaluate(validation, return_dict=True, verbose=0)
+    def evaluate(model, limit=None):  # limit: examples, rounded up to whole batches
+        steps = None if limit is None else -(-limit // batch_size)
+        logs = model.evaluate(validation, steps=steps, return_dict=True, verbose=0)
         return {"mlm_accuracy": logs["mlm_accuracy"], "nsp_accuracy": logs["nsp_accuracy"]}
 
     return recipes.Run(
@@ -328,10 +329,12 @@ def bert_classify(options):
         )
     )
 
-    def evaluate(model):
+    def evaluate(model, limit=None):  # limit: the first texts of test and of validation
         return {
-            "test_macro_recall": macro_recall(model, encode_texts(tokenizer, test[0]), test[1]),
-            "validation_macro_recall": macro_recall(model, validation_inputs, validation[1]),
+            "test_macro_recall": macro_recall(
+                model, encode_texts(tokenizer, test[0][:limit]), test[1][:limit]),
+            "validation_macro_recall": macro_recall(
+                model, encode_texts(tokenizer, validation[0][:limit]), validation[1][:limit]),
         }
 
     return recipes.Run(

@@ -424,16 +424,23 @@ class GPT(keras.Model):
     # -- saving -----------------------------------------------------------
 
     def input_description(self):
-        """What `generate` and `predict` take, for the model card."""
-        words = ("words: the text is split on whitespace and every word the model never saw "
-                 "becomes `<unk>`" if self.tokenizer is not None else "token ids")
+        """What `generate`, `stream` and `predict` take and return, for the model card.
+
+        >>> from zoo.gpt import GPT
+        >>> GPT(20, 1, 2, 8, 16, max_sequence_length=10).input_description()[:40]
+        '`generate(prompts, max_new_tokens)` take'
+        """
+        words = ("a list of prompt strings (split on whitespace into words; a word the model "
+                 "never saw is read as `<unk>`, as WikiText writes rare words) or of token-id "
+                 "lists, " if self.tokenizer is not None else "token-id lists, ")
         return (
-            "`generate(prompts, max_new_tokens, sampler=\"greedy\"|\"top_k\"|\"top_p\", "
-            "temperature=1.0, seed=None)` takes a list of strings and returns each prompt with its "
-            f"continuation as one string. Prompts are read as {words}; prompt plus new tokens "
-            f"must fit in {self.max_sequence_length} tokens (longer is refused with a ValueError). "
-            f"`predict` / `call` take token ids `(N, T)` int32, T <= {self.max_sequence_length}, "
-            f"and return next-token logits `(N, T, {self.vocabulary_size})`."
+            f"`generate(prompts, max_new_tokens)` takes {words}and returns each prompt "
+            f"followed by `max_new_tokens` new tokens (strings for string prompts); prompt plus "
+            f"new tokens may hold at most {self.max_sequence_length} tokens. `sampler` is "
+            "\"greedy\", \"top_k\" or \"top_p\" (`seed` makes sampling repeatable); "
+            "`stream(prompt, max_new_tokens)` yields the new words one by one. `predict` / "
+            f"`call` take token ids `(N, T)` int32, T <= {self.max_sequence_length}, and return "
+            f"next-token logits `(N, T, {self.vocabulary_size})`."
         )
 
     def get_config(self):

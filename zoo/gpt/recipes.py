@@ -79,6 +79,11 @@ def perplexity(model, stream, sequence_length=SEQUENCE_LENGTH, batch_size=16, st
     >>> 1.0 < perplexity(model, np.arange(50) % 10, sequence_length=8) < 100.0
     True
     """
+    if len(stream) < sequence_length + 1:
+        raise ValueError(
+            f"`stream` must hold at least sequence_length + 1 = {sequence_length + 1} tokens; "
+            f"received {len(stream)}."
+        )
     stride = stride or sequence_length // 2
     x, y = data.windows(np.asarray(stream), sequence_length, stride)  # (N, T), (N, T)
     scored = np.zeros(y.shape, "float32")  # (N, T): 1 where a prediction counts
@@ -115,8 +120,8 @@ def build_wikitext2(options, sizes=None, sequence_length=SEQUENCE_LENGTH, total_
         model=model,
         train=(x, y),
         validation=data.windows(splits.valid, sequence_length),
-        evaluate=lambda trained: {
-            "test_perplexity": perplexity(trained, splits.test, sequence_length),
+        evaluate=lambda trained, limit=None: {  # limit: the first tokens of the test stream
+            "test_perplexity": perplexity(trained, splits.test[:limit], sequence_length),
         },
         epochs=epochs,
         monitor="val_loss",

@@ -82,7 +82,9 @@ def build_dates(kind, options):
         model=model,
         train=model.make_arrays(splits.train),
         validation=model.make_arrays(splits.validation),
-        evaluate=lambda trained: {"test_exact_match": training.exact_match(trained, splits.test)},
+        evaluate=lambda trained, limit=None: {
+            "test_exact_match": training.exact_match(trained, splits.test[:limit]),
+        },
         epochs=1 if options.quick else 8,
         monitor="val_loss",
         patience=2,
@@ -99,10 +101,21 @@ def anki_tokenizers(train_pairs, source_vocabulary=8000, target_vocabulary=8000)
     return source, target
 
 
+def anki_splits(options):
+    """Tatoeba (Spanish, English) pairs on the ANCHORS split (`data.split_pairs`)."""
+    pairs = [(other, english) for english, other in data.load_anki(options.data)]
+    return data.split_pairs(pairs, seed=0)
+
+
+def anki_evaluation(options, splits=None):
+    """`evaluate(model, limit=None)`: cased sacreBLEU on the first `limit` test pairs."""
+    test = (splits or anki_splits(options)).test
+    return lambda trained, limit=None: {"test_bleu_cased": training.bleu(trained, test[:limit])}
+
+
 def build_anki(kind, options, tokenizers=None):
     """Tatoeba Spanish -> English on the ANCHORS split (`data.split_pairs`)."""
-    pairs = [(other, english) for english, other in data.load_anki(options.data)]
-    splits = data.split_pairs(pairs, seed=0)
+    splits = anki_splits(options)
     train_pairs = splits.train[:2000] if options.quick else splits.train
     source_tokenizer, target_tokenizer = tokenizers or anki_tokenizers(train_pairs)
     model = make_model(
@@ -122,9 +135,7 @@ def build_anki(kind, options, tokenizers=None):
         model=model,
         train=train,
         validation=training.LengthBuckets(*model.make_arrays(validation), batch_size),
-        evaluate=lambda trained: {
-            "test_bleu_cased": training.bleu(trained, splits.test),
-        },
+        evaluate=anki_evaluation(options, splits),
         epochs=epochs,
         monitor="val_loss",
         patience=2,
@@ -146,12 +157,13 @@ def dates_rnn(options):
 
 
 @recipes.register("translation-anki-transformer", preset="spa-eng-transformer",
+                  evaluation=anki_evaluation,
                   description="Transformer, Tatoeba Spanish -> English (cased WordPiece)")
 def anki_transformer(options):
     return build_anki("transformer", options)
 
 
-@recipes.register("translation-anki-rnn",
+@recipes.register("translation-anki-rnn", evaluation=anki_evaluation,
                   description="BiGRU + additive attention, Tatoeba Spanish -> English")
 def anki_rnn(options):
     return build_anki("rnn", options)

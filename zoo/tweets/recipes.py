@@ -164,6 +164,27 @@ def _trimmed(token_ids):
     return token_ids[:, :longest]
 
 
+def pooling_evaluation(task, options, splits=None):
+    """`evaluate(model, limit=None)` of the pooling rungs on `task`'s test and
+    val tweets (the first `limit` of each), without training a tokenizer."""
+    splits = splits or load_task(task, options)
+    val_texts, val_labels, _ = splits["val"]
+    test_texts, test_labels, _ = splits["test"]
+
+    def evaluate(trained, limit=None):
+        # Raw strings in: the model's own tokenizer runs, as for a loaded preset.
+        # Cutting long tweets is part of the model being measured: no warning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InputWarning)
+            test = macro_recall_and_accuracy(
+                test_labels[:limit], trained.predict(test_texts[:limit], verbose=0))
+            val = macro_recall_and_accuracy(
+                val_labels[:limit], trained.predict(val_texts[:limit], verbose=0))
+        return {**test, "val_macro_recall": val["macro_recall"], "val_accuracy": val["accuracy"]}
+
+    return evaluate
+
+
 def pooling_run(task, variant, options):
     """A `recipes.Run` for `AttentionPoolingClassifier` rung `variant` on `task`.
 
@@ -192,16 +213,6 @@ def pooling_run(task, variant, options):
     )
     model.build((None, settings["sequence_length"]))
     val_texts, val_labels, _ = splits["val"]
-    test_texts, test_labels, _ = splits["test"]
-
-    def evaluate(trained):
-        # Raw strings in: the model's own tokenizer runs, as for a loaded preset.
-        # Cutting long tweets is part of the model being measured: no warning.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InputWarning)
-            test = macro_recall_and_accuracy(test_labels, trained.predict(test_texts, verbose=0))
-            val = macro_recall_and_accuracy(val_labels, trained.predict(val_texts, verbose=0))
-        return {**test, "val_macro_recall": val["macro_recall"], "val_accuracy": val["accuracy"]}
 
     description = (
         "train: SemEval-2017 4A train.tsv (47,466 tweets, TweetEval val removed); "
@@ -215,7 +226,7 @@ def pooling_run(task, variant, options):
         model=model,
         train=train,
         validation=(_trimmed(tokenizer(val_texts)), val_labels),
-        evaluate=evaluate,
+        evaluate=pooling_evaluation(task, options, splits),
         epochs=epochs,
         monitor="val_macro_recall",
         patience=sizes["patience"],
@@ -229,6 +240,7 @@ def pooling_run(task, variant, options):
     "tweets-sentiment",
     description="Attention pooling over WordPiece embeddings, SemEval-2017 -> TweetEval sentiment",
     preset="tweets-sentiment",
+    evaluation=lambda options: pooling_evaluation("sentiment", options),
 )
 def tweets_sentiment(options):
     return pooling_run("sentiment", "attention", options)
@@ -237,6 +249,7 @@ def tweets_sentiment(options):
 @recipes.register(
     "tweets-sentiment-mean",
     description="Baseline for tweets-sentiment: mean pooling, everything else equal",
+    evaluation=lambda options: pooling_evaluation("sentiment", options),
 )
 def tweets_sentiment_mean(options):
     return pooling_run("sentiment", "mean", options)
@@ -245,6 +258,7 @@ def tweets_sentiment_mean(options):
 @recipes.register(
     "tweets-sentiment-encoder",
     description="tweets-sentiment with positions and one transformer encoder block before the pooling",
+    evaluation=lambda options: pooling_evaluation("sentiment", options),
 )
 def tweets_sentiment_encoder(options):
     return pooling_run("sentiment", "encoder", options)
@@ -253,6 +267,7 @@ def tweets_sentiment_encoder(options):
 @recipes.register(
     "tweets-emotion",
     description="Attention pooling on TweetEval emotion (anger / joy / optimism / sadness)",
+    evaluation=lambda options: pooling_evaluation("emotion", options),
 )
 def tweets_emotion(options):
     return pooling_run("emotion", "attention", options)
@@ -261,6 +276,7 @@ def tweets_emotion(options):
 @recipes.register(
     "tweets-emotion-mean",
     description="Baseline for tweets-emotion: mean pooling, everything else equal",
+    evaluation=lambda options: pooling_evaluation("emotion", options),
 )
 def tweets_emotion_mean(options):
     return pooling_run("emotion", "mean", options)
@@ -332,11 +348,12 @@ def minilm_run(options, adapt):
     test_texts, test_labels, _ = splits["test"]
     val_inputs = encode_texts(classifier.tokenizer, val_texts)
 
-    def evaluate(trained):
+    def evaluate(trained, limit=None):  # limit: the first tweets of test and of val
         # Forward only, in length-sorted batches of 128, every test tweet.
-        test_inputs = encode_texts(trained.tokenizer, test_texts)
-        test = macro_recall_and_accuracy(test_labels, predict_by_length(trained, test_inputs))
-        val = macro_recall_and_accuracy(val_labels, predict_by_length(trained, val_inputs))
+        test_inputs = encode_texts(trained.tokenizer, test_texts[:limit])
+        test = macro_recall_and_accuracy(test_labels[:limit], predict_by_length(trained, test_inputs))
+        val = macro_recall_and_accuracy(
+            val_labels[:limit], predict_by_length(trained, encode_texts(trained.tokenizer, val_texts[:limit])))
         return {**test, "val_macro_recall": val["macro_recall"]}
 
     return recipes.Run(

@@ -57,6 +57,32 @@ QUICK = dict(num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, batch_size=32
              epochs=1, warmup_epochs=1, train=256, test=64)
 
 
+def vit_evaluation(dataset, options, test=None):
+    """`evaluate(model, limit=None)`: accuracy on the first `limit` test images
+    (and averaged over shifted copies where `SETTINGS` asks for it).
+
+    `test` is `(x_test, y_test)`; default the dataset's test split, without
+    building a model or a training pipeline (`python -m zoo evaluate`).
+    """
+    settings = SETTINGS[dataset]
+    if test is None:
+        _, test, _ = data.load(dataset, options.data)
+        if options.quick:
+            test = tuple(array[: QUICK["test"]] for array in test)
+    x_test, y_test = test
+
+    def evaluate(trained, limit=None):
+        images, labels = x_test[:limit], y_test[:limit]
+        probabilities = trained.predict(images, batch_size=256, verbose=0)
+        metrics = {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels))}
+        if settings["test_time"]:
+            averaged = augment.predict_with_shifts(trained, images, **settings["test_time"])
+            metrics["shift_averaged_accuracy"] = float(np.mean(np.argmax(averaged, axis=-1) == labels))
+        return metrics
+
+    return evaluate
+
+
 def build_run(dataset, options):
     """A `recipes.Run` training a ViT on `dataset` (a key of `SETTINGS`)."""
     settings = dict(SETTINGS[dataset])
@@ -108,19 +134,11 @@ def build_run(dataset, options):
             settings["learning_rate"], warmup_steps, total_steps=epochs * steps_per_epoch
         )
 
-    def evaluate(trained):
-        probabilities = trained.predict(x_test, batch_size=256, verbose=0)
-        metrics = {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == y_test))}
-        if settings["test_time"]:
-            averaged = augment.predict_with_shifts(trained, x_test, **settings["test_time"])
-            metrics["shift_averaged_accuracy"] = float(np.mean(np.argmax(averaged, axis=-1) == y_test))
-        return metrics
-
     return recipes.Run(
         model=model,
         train=train,
         validation=None,  # the test split is only for the final evaluation
-        evaluate=evaluate,
+        evaluate=vit_evaluation(dataset, options, (x_test, y_test)),
         epochs=epochs,
         patience=None,
         callbacks=[schedule],
@@ -133,6 +151,7 @@ def build_run(dataset, options):
     "vit-digits",
     description="ViT (patch 2, 4 x 64) on the scikit-learn 8x8 digits",
     preset="vit-tiny-digits",
+    evaluation=lambda options: vit_evaluation("digits", options),
 )
 def vit_digits(options):
     return build_run("digits", options)
@@ -141,6 +160,7 @@ def vit_digits(options):
 @recipes.register(
     "vit-fashion-mnist",
     description="ViT (patch 4, 4 x 64) on Fashion-MNIST 28x28",
+    evaluation=lambda options: vit_evaluation("fashion-mnist", options),
 )
 def vit_fashion_mnist(options):
     return build_run("fashion-mnist", options)
@@ -149,6 +169,7 @@ def vit_fashion_mnist(options):
 @recipes.register(
     "vit-cifar10",
     description="ViT (patch 4, 4 x 64) on CIFAR-10 32x32 from scratch",
+    evaluation=lambda options: vit_evaluation("cifar10", options),
 )
 def vit_cifar10(options):
     return build_run("cifar10", options)

@@ -181,4 +181,4 @@ def test_the_model_card_input_names_the_length_limit_and_unknown_words():
     tokenizer = WordTokenizer.from_texts(["a b c"])
     model = GPT(tokenizer.vocabulary_size, 1, 2, 8, 16, max_sequence_length=12, tokenizer=tokenizer)
     text = input_description(model)
-    assert "fit in 12 tokens" in text and "`<unk>`" in text and "(N, T, 5)" in text
+    assert "at most 12 tokens" in text and "`<unk>`" in text and "(N, T, 5)" in text
