@@ -2,6 +2,7 @@
 
     python -m bench training_steps            # about 20 minutes on 2 idle cores
     python -m bench training_steps --quick    # tiny sizes, checks that it runs
+    taskset -c 1 python -m bench training_steps --variant translation   # its translation rows, one core
 
 One row per model family, each a ratio measured in one process:
 
@@ -14,7 +15,12 @@ One row per model family, each a ratio measured in one process:
   `ViTBackbone` of the same size (12 blocks, width 192, 3 heads, MLP 768);
 - translation Transformer: our `TransformerTranslator` (untied output
   projection) vs the KerasHub recipe (`TokenAndPositionEmbedding` with
-  `mask_zero`, `TransformerEncoder`s, `TransformerDecoder`s, `Dense`).
+  `mask_zero`, `TransformerEncoder`s, `TransformerDecoder`s, `Dense`),
+  without dropout, so that both do the same work; then again with dropout
+  0.1 on both sides, where kattn's blocks do more: DESIGN.md puts a dropout
+  inside the feed-forward network (after the activation, on the
+  `(B, T, intermediate_dim)` tensor), and keras_hub's blocks have none there.
+  Our translator also drops out its embeddings (negligible here).
 
 Each model is compiled with Keras' defaults (`jit_compile="auto"`: no XLA
 with TensorFlow on a CPU-only machine), except the ViTs, whose whole step is
@@ -27,6 +33,8 @@ speed-up. Parameter counts are reported, since only the encoder row copies
 weights; the others have equal sizes and counts within the few weights
 noted (position tables, the next-sentence head).
 """
+
+import os
 
 import keras
 import numpy as np
@@ -182,7 +190,7 @@ def _keras_hub_translator(vocabulary, length, num_layers, num_heads, hidden_dim,
     return keras.Model({"source": source, "target": target}, logits)
 
 
-def translation_row(quick):
+def translation_row(quick, dropout=0.0):
     from zoo.translation import TransformerTranslator, tokenizers
 
     size = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32) if quick else dict(
@@ -197,9 +205,9 @@ def translation_row(quick):
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
     keras.utils.set_random_seed(0)
-    ours = TransformerTranslator(tokenizer, tokenizer, length, length, dropout=0.1, tie_embeddings=False, **size)
+    ours = TransformerTranslator(tokenizer, tokenizer, length, length, dropout=dropout, tie_embeddings=False, **size)
     compile_(ours)
-    peer, twin, jit = _copy(lambda: _keras_hub_translator(vocabulary, length, dropout=0.1, **size), compile_)
+    peer, twin, jit = _copy(lambda: _keras_hub_translator(vocabulary, length, dropout=dropout, **size), compile_)
     # Sentences of varied lengths, padded with 0: both models mask the padding.
     lengths = RNG.integers(length // 2, length + 1, size=(batch,))
     positions = np.arange(length)[None, :]
@@ -211,7 +219,8 @@ def translation_row(quick):
              "peer jit": _step(jit, x, y)}
     facts = dict(
         size=f"{size['num_layers']}+{size['num_layers']} layers, width {size['hidden_dim']}, "
-        f"{size['num_heads']} heads, FFN {size['intermediate_dim']}, vocabulary {vocabulary}, T={length}",
+        f"{size['num_heads']} heads, FFN {size['intermediate_dim']}, vocabulary {vocabulary}, T={length}, "
+        f"dropout {dropout:g}",
         batch=batch, models=(ours, peer),
     )
     return steps, facts
@@ -222,14 +231,18 @@ ROWS = {
     "BERT-small masked LM": bert_row,
     "ViT-tiny": vit_row,
     "translation Transformer": translation_row,
+    "translation Transformer, dropout 0.1": lambda quick: translation_row(quick, dropout=0.1),
 }
 
+# `--variant translation`: the translation rows alone, in their own section.
+VARIANTS = {"translation": dict(rows=("translation Transformer", "translation Transformer, dropout 0.1"))}
 
-def run(quick=False):
+
+def run(quick=False, rows=tuple(ROWS)):
     rounds = 3 if quick else 15
-    rows = []
-    for name, make in ROWS.items():
-        steps, facts = make(quick)
+    table = []
+    for name in rows:
+        steps, facts = ROWS[name](quick)
         times = _timing.interleaved(steps, rounds)
         ours, peer = _timing.median(times["ours"]), _timing.median(times["peer"])
         our_model, peer_model = facts["models"]  # built by now: count their weights
@@ -242,12 +255,15 @@ def run(quick=False):
             f"{_timing.speedup(times['peer jit'], times['ours']):.2f}x",
         ]
         print(row, flush=True)
-        rows.append(row)
+        table.append(row)
     header = ["model", "size", "batch", "kattn params", "keras_hub params", "kattn ms/step",
               "keras_hub ms/step", "speed-up kattn vs keras_hub", "noise: keras_hub copy vs keras_hub",
               "keras_hub ms/step, jit_compile=True", "speed-up kattn vs keras_hub jit_compile=True"]
+    title = "## CPU training steps: kattn vs keras_hub (issue #10)"
+    if tuple(rows) != tuple(ROWS):
+        title += " (rows: " + "; ".join(rows) + ")"
     return "\n".join([
-        "## CPU training steps: kattn vs keras_hub (issue #10)",
+        title,
         "",
         "Forward + backward + optimizer update with `train_on_batch`, every model compiled with "
         "Keras' defaults (`jit_compile=\"auto\"`: no XLA with TensorFlow on a CPU-only machine), "
@@ -257,8 +273,12 @@ def run(quick=False):
         f"{rounds} steps taken in turns with a second keras_hub copy (same weights) for the noise floor. "
         "Speed-up above 1: kattn is faster. Goal: parity, at least 0.95x on every row. "
         "The BERT row trains our masked-LM **and** next-sentence heads against keras_hub's masked LM alone. "
+        "The translation rows differ in dropout only: at 0.1 kattn's blocks also drop out the feed-forward "
+        "network's inner activations (DESIGN.md's block), which keras_hub's blocks do not, so kattn does more "
+        "work there; without dropout both sides do the same work. "
         "The last two columns time a third keras_hub copy whose whole step Keras compiles with XLA "
-        "(`jit_compile=True`), what a keras_hub user can switch on.",
+        "(`jit_compile=True`), what a keras_hub user can switch on. "
+        f"This run could use {len(os.sched_getaffinity(0))} of the machine's {os.cpu_count()} cores.",
         "",
-        common.table(header, rows),
+        common.table(header, table),
     ])
