@@ -1,8 +1,10 @@
 """GPT on word-level WikiText-2: test perplexity against training tokens, and
 generation speed (issue #28).
 
-    python -m bench gpt            # 1.5 M training tokens on one core (tens of minutes)
-    python -m bench gpt --quick    # tiny sizes, checks that it runs
+    python -m bench gpt                       # both parts (tens of minutes)
+    python -m bench gpt --variant perplexity  # part 1 only; saves the model to runs/gpt-wikitext2
+    python -m bench gpt --variant speed       # part 2 only (a few minutes)
+    python -m bench gpt --quick               # tiny sizes, checks that it runs
 
 1. Perplexity. The `gpt-wikitext2` recipe's model (`zoo.gpt.recipes`, the
    same code as `python -m zoo train gpt-wikitext2`) trains on a budget of
@@ -13,6 +15,8 @@ generation speed (issue #28).
    `<eos>` included, as the peers count it) is measured at several points
    of the budget: the curve. TensorFlow is held to one thread on one core,
    as the peers were; evaluation time is not counted as training time.
+   The trained model is saved as a preset folder, `runs/gpt-wikitext2`
+   (`python -m zoo ship runs/gpt-wikitext2` makes it the shipped preset).
 2. Generation speed: greedy generation of `new_tokens` tokens from a
    one-token prompt with `GPT.generate` (key/value cache), the same model
    without the cache, and keras_hub's `GPT2CausalLM` (a `GPT2Backbone` of
@@ -21,6 +25,7 @@ generation speed (issue #28).
 """
 
 import os
+import re
 import time
 
 import keras
@@ -33,6 +38,8 @@ PEERS = {"PyTorch word_language_model, LSTM (tied)": 234.8,
          "PyTorch word_language_model, Transformer": 305.9}
 BUDGET_TOKENS = 1_500_000
 CURVE_POINTS = (0.2, 0.4, 0.6, 0.8, 1.0)  # fractions of the budget
+PRESET_FOLDER = os.path.join("runs", "gpt-wikitext2")
+VARIANTS = {"perplexity": dict(parts=("perplexity",)), "speed": dict(parts=("speed",))}
 
 
 def _one_core():
@@ -98,8 +105,18 @@ def perplexity_curve(quick=False, budget_tokens=BUDGET_TOKENS, points=CURVE_POIN
         [int(f * steps) * batch * length for f in points], batch * length,
         lambda m: gpt_recipes.perplexity(m, splits.test, length),
     )
+    started = time.perf_counter()
     model.fit(x[order], y[order], batch_size=batch, epochs=1, shuffle=False, callbacks=[curve],
               verbose=0)
+    if not quick:
+        import zoo
+
+        minutes = (time.perf_counter() - started - curve.evaluation_seconds) / 60
+        zoo.save(model, PRESET_FOLDER, metrics={"test_perplexity": float(curve.rows[-1][1])},
+                 command="python -m bench gpt --variant perplexity", recipe="gpt-wikitext2",
+                 data=f"WikiText-2 (wikitext-2-v1 tokens), word level: {budget_tokens:,} training "
+                      f"tokens in windows of {length} (about {budget_tokens / len(splits.train):.2f} "
+                      f"epoch); training took {minutes:.0f} min ({cores})")
     parameters = model.count_params()
     note = (f"{sizes['num_layers']} blocks, width {sizes['hidden_dim']}, {sizes['num_heads']} heads, "
             f"FFN {sizes['intermediate_dim']}, dropout {sizes['dropout']}, {parameters:,} parameters "
@@ -108,8 +125,16 @@ def perplexity_curve(quick=False, budget_tokens=BUDGET_TOKENS, points=CURVE_POIN
     return curve.rows, float(curve.rows[-1][1]), note
 
 
+def _peer_path(path):
+    """Our variable's path -> the same variable's path in keras_hub's GPT2Backbone."""
+    path = path.split("/", 1)[1]  # without the model's name
+    path = re.sub(r"^embedding/", "", path)
+    path = re.sub(r"^block_(\d+)/", r"transformer_layer_\1/", path)
+    return re.sub(r"^final_norm/", "layer_norm/", path)
+
+
 def _keras_hub_copy(model):
-    """keras_hub's GPT2CausalLM with `model`'s weights (same variables, same order)."""
+    """keras_hub's GPT2CausalLM with `model`'s weights, copied variable by variable (by name)."""
     import keras_hub
 
     backbone = keras_hub.models.GPT2Backbone(
@@ -118,9 +143,11 @@ def _keras_hub_copy(model):
         intermediate_dim=model.intermediate_dim, dropout=0.0,
         max_sequence_length=model.max_sequence_length,
     )
-    ours, theirs = model.weights, backbone.weights
-    assert [tuple(v.shape) for v in ours] == [tuple(v.shape) for v in theirs]
-    for source, target in zip(ours, theirs):
+    theirs = {variable.path: variable for variable in backbone.weights}
+    pairs = [(source, theirs[_peer_path(source.path)]) for source in model.weights]
+    assert len(pairs) == len(theirs), "every keras_hub variable gets one of ours"
+    for source, target in pairs:
+        assert tuple(source.shape) == tuple(target.shape), (source.path, target.path)
         target.assign(source)
     causal_lm = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
     causal_lm.compile(sampler="greedy")
@@ -164,23 +191,28 @@ def generation_speed(quick=False, new_tokens=256, rounds=3):
     return rows, ratios, sizes, new_tokens, rounds
 
 
-def run(quick=False):
+def perplexity_section(quick=False):
     rows, final, note = perplexity_curve(quick)
     peers = "; ".join(f"{name}: {value}" for name, value in PEERS.items())
     verdict = ("beats both peers" if final < min(PEERS.values())
                else "beats the Transformer peer only" if final < max(PEERS.values())
                else "beats neither peer")
-    speed_rows, (versus_peer, versus_no_cache), sizes, new_tokens, rounds = generation_speed(quick)
-    return "\n".join([
+    return [
         "## GPT on word-level WikiText-2: test perplexity against training tokens (issue #28)",
         "",
-        f"`gpt-wikitext2` recipe model: {note}.",
+        f"`gpt-wikitext2` recipe model: {note}. Test perplexity per word over the whole test set, "
+        "every token predicted once from at least half a window of context (`zoo.gpt.recipes.perplexity`).",
         "",
         common.table(["training tokens seen", "test perplexity", "training minutes"], rows),
         "",
         f"At the end of the budget: **{final:.1f}** ({verdict}; the peers at ≈ 1.5 M tokens on one "
         f"core, `../shared/ANCHORS.md`: {peers}).",
-        "",
+    ]
+
+
+def speed_section(quick=False):
+    speed_rows, (versus_peer, versus_no_cache), sizes, new_tokens, rounds = generation_speed(quick)
+    return [
         "## GPT generation speed: key/value cache, and keras_hub's GPT2CausalLM with our weights",
         "",
         f"Greedy, {new_tokens} new tokens from a 1-token prompt, batch 1, vocabulary "
@@ -192,4 +224,12 @@ def run(quick=False):
         "",
         f"Ours vs keras_hub, both cached: **{versus_peer:.2f}x**; our cache vs no cache: "
         f"**{versus_no_cache:.1f}x**.",
-    ])
+    ]
+
+
+def run(quick=False, parts=("perplexity", "speed")):
+    sections = {"perplexity": perplexity_section, "speed": speed_section}
+    lines = []
+    for part in parts:
+        lines += sections[part](quick) + [""]
+    return "\n".join(lines)

@@ -1,0 +1,19 @@
+"""bench.gpt in quick mode: both parts run and the keras_hub copy generates our tokens."""
+
+from bench import gpt
+from tests.conftest import require_shared_data
+
+
+def test_quick_run_has_both_parts_and_the_peer_gives_the_same_tokens():
+    require_shared_data("wikitext-2/train.txt")
+    text = gpt.run(quick=True)
+    assert "test perplexity against training tokens" in text
+    assert text.count("| yes |") == 3  # keras_hub and the uncached run give our cached tokens
+    assert "| NO |" not in text
+
+
+def test_every_variable_maps_to_a_keras_hub_name():
+    assert gpt._peer_path("gpt/block_3/feedforward_layer_norm/gamma") == (
+        "transformer_layer_3/feedforward_layer_norm/gamma")
+    assert gpt._peer_path("gpt/embedding/token_embedding/embeddings") == "token_embedding/embeddings"
+    assert gpt._peer_path("gpt/final_norm/beta") == "layer_norm/beta"
