@@ -1,15 +1,12 @@
 # The commands a contributor needs. CI runs `make test` (see .ci/run).
 PYTEST = python -m pytest -q -n 2 --durations=15
 
-.PHONY: test test-tf test-jax-layers test-jax test-torch tutorials docs bench gpu-data
+.PHONY: test test-tf test-jax test-torch tutorials docs bench gpu-data
 
 # The documentation site (its pages are tested), the whole suite on TensorFlow,
-# then the layer tests again on JAX. (`make test-jax` and `make test-torch`, the
-# suite in TensorFlow-free environments, join this list once they pass whole.)
-test: docs test-tf test-jax-layers
-
-test-jax-layers:
-	KERAS_BACKEND=jax $(PYTEST) tests/kattn
+# then in TensorFlow-free environments: the whole suite on JAX, the layers and
+# one recipe per zoo family on torch.
+test: docs test-tf test-jax test-torch
 
 test-tf:
 	$(PYTEST) tests

@@ -182,7 +182,7 @@ def test_mean_pooling_averages_the_real_tokens_only():
         BertClassifier(tiny_backbone(), num_classes=2, pooling="max")
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="inspects a TensorFlow graph")
+@pytest.mark.tensorflow  # inspects a TensorFlow graph
 def test_masked_lm_gradient_never_builds_a_batch_of_embedding_tables():
     # einsum("bpd,vd->bpv") made TensorFlow broadcast the (V, D) table over
     # the batch; its gradient was a (B, D, V) tensor summed over B.
