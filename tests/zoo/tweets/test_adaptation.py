@@ -52,7 +52,7 @@ def test_adaptation_trains_the_backbone_in_place_on_the_masked_lm():
     loss_before = masked_lm_loss(BertPretrainer(backbone), batch)  # about ln(V): chance
     before = [to_numpy(w).copy() for w in backbone.weights]
     history = adapt_to_tweets(
-        backbone, tokenizer, texts, steps=60, learning_rate=1e-2, sequence_length=32,
+        backbone, tokenizer, texts, steps=120, learning_rate=1e-2, sequence_length=32,
         batch_size=16, verbose=0,
     )
     pretrainer = history.model
