@@ -177,7 +177,10 @@ def training_time(seconds, resumed_at=None):
     >>> training_time(750.0).split(" (")[0]
     '12.5 min'
     """
-    devices = keras.distribution.list_devices()
+    if keras.backend.backend() == "torch":  # Keras has no device list for torch
+        devices = [str(keras.ops.zeros(()).device)]  # where a new tensor lives: "cpu", "cuda:0"
+    else:
+        devices = keras.distribution.list_devices()
     if all(device.lower().startswith("cpu") for device in devices):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         where = f"{cores} CPU core{'s' if cores != 1 else ''}"
