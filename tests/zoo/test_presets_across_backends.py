@@ -35,7 +35,10 @@ SCRIPT = textwrap.dedent(
     def outputs(name):
         model = zoo.load(name)
         x = inputs(name, model)
-        return np.asarray(model.predict(x, verbose=0), "float64").tolist()
+        y = np.asarray(model.predict(x, verbose=0), "float64")
+        if name.startswith("gpt-"):
+            y = y[:, -1]  # the next-word logits; the whole (3, 5, vocabulary) is 10 MB of JSON
+        return y.tolist()
 
     def inputs(name, model):
         if name.startswith("dates-"):
@@ -47,6 +50,9 @@ SCRIPT = textwrap.dedent(
             return data.load_digits()[1][0][:8]
         if name.startswith("tweets-"):
             return model.tokenizer(["i love it @bob :)", "worst day ever http://t.co/x", "meh"])
+        if name.startswith("gpt-"):
+            texts = ["the film was released in", "he was born in the", "the game is played on"]
+            return np.asarray([model.tokenizer.encode(text)[:5] for text in texts], "int32")
         return model.tokenize(["the cat saw red then a blue car", "green dog", "yellow and red sat"])
 
     results = {name: outputs(name) for name in sys.argv[1:]}
