@@ -160,6 +160,7 @@ def vit_digits(options):
 @recipes.register(
     "vit-fashion-mnist",
     description="ViT (patch 4, 4 x 64) on Fashion-MNIST 28x28",
+    preset="vit-fashion-mnist",
     evaluation=lambda options: vit_evaluation("fashion-mnist", options),
 )
 def vit_fashion_mnist(options):
@@ -169,6 +170,7 @@ def vit_fashion_mnist(options):
 @recipes.register(
     "vit-cifar10",
     description="ViT (patch 4, 4 x 64) on CIFAR-10 32x32 from scratch",
+    preset="vit-cifar10",
     evaluation=lambda options: vit_evaluation("cifar10", options),
 )
 def vit_cifar10(options):
