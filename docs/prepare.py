@@ -34,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no C++ log lines (zoo/quie
 VIEWER_EXAMPLES = {
     "dates-transformer": "Thursday, March 3rd, 1979",
     "dates-rnn": "3 May 1979",
+    "spa-eng-transformer": "¿Dónde está la estación de tren más cercana?",
     "tweets-sentiment": "worst customer service ever, never flying with them again",
     "vit-tiny-digits": "0",
 }

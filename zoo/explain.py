@@ -5,6 +5,7 @@
     python -m zoo explain tweets-sentiment "worst customer service ever"
     python -m zoo explain vit-tiny-digits 7            # the 8th digits test image
     python -m zoo explain vit-tiny-digits my_digit.png # an image file
+    python -m zoo explain vit-fashion-mnist 0          # the first Fashion-MNIST test image
 
 `attention_page(model, input)` runs the model once on one input and gives
 its `kattn.viz.attention_view` page:
@@ -17,8 +18,9 @@ its `kattn.viz.attention_view` page:
 - a tweet classifier: its encoder blocks' self-attention, if it has blocks,
   and the attention pooling weights ("[pool]" is the pooling's query);
 - a ViT: every block's self-attention over the class token and the patches,
-  with the image beside it. INPUT is an index into the scikit-learn digits
-  test split (`zoo.vit.data.load_digits()`, 360 images) or the path of an
+  with the image beside it. INPUT is an index into the test split of the
+  dataset of the model's image size (`TEST_IMAGES`: 8 x 8 the scikit-learn
+  digits, 28 x 28 Fashion-MNIST, 32 x 32 x 3 CIFAR-10) or the path of an
   image file, resized to the model's size (grayscale for one channel).
 """
 
@@ -99,21 +101,31 @@ def _tweets_page(model, text):
     )
 
 
-def load_image(model, value):
-    """A `(height, width, channels)` image from a digits test index or a file path."""
-    if str(value).isdigit():
-        from zoo.vit.data import load_digits
+# A ViT's (height, width, channels) -> the dataset whose test images an index picks.
+TEST_IMAGES = {(8, 8, 1): "digits", (28, 28, 1): "fashion-mnist", (32, 32, 3): "cifar10"}
 
-        _, (images, _) = load_digits()
+
+def load_image(model, value):
+    """A `(height, width, channels)` image from a test index or a file path."""
+    dataset = TEST_IMAGES.get((*model.image_size, model.channels))
+    if str(value).isdigit():
+        if dataset is None:
+            raise ValueError(
+                f"INPUT: this model takes {model.image_size} x {model.channels} images, which "
+                f"no dataset of {sorted(TEST_IMAGES.values())} has; pass an image file."
+            )
+        from zoo.vit import data
+
+        _, (images, _), _ = data.load(dataset)
         index = int(value)
         if index >= len(images):
             raise ValueError(
-                f"INPUT: a digits test image index must be below {len(images)}; received {index}."
+                f"INPUT: a {dataset} test image index must be below {len(images)}; received {index}."
             )
         return images[index]
     if not os.path.exists(value):
         raise FileNotFoundError(
-            f"INPUT: expected a digits test image index or an image file; no such file: {value}"
+            f"INPUT: expected a {dataset or 'test'} image index or an image file; no such file: {value}"
         )
     from PIL import Image
 

@@ -11,6 +11,8 @@ import zoo
 from zoo import cli, explain
 from zoo.vit.data import load_digits
 
+from tests.conftest import require_dataset
+
 DATA = re.compile(r'<script type="application/json" id="kattn-attention-data">(.*?)</script>', re.S)
 
 
@@ -130,3 +132,17 @@ def test_explain_mistakes_are_one_line_errors(argv, message, capsys, tmp_path):
     assert cli.main(argv + ["--output", str(tmp_path / "x.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zoo: error: ") and message in err
+
+
+def test_an_index_picks_the_test_image_of_the_dataset_of_the_models_size():
+    from zoo.vit import ViT, data
+
+    require_dataset("fashion-mnist")
+    fashion = ViT(image_size=28, patch_size=7, num_layers=1, num_heads=1, hidden_dim=8, mlp_dim=8,
+                  num_classes=10, channels=1)
+    _, (images, _), _ = data.load("fashion-mnist")
+    np.testing.assert_array_equal(explain.load_image(fashion, "4"), images[4])
+    odd = ViT(image_size=16, patch_size=4, num_layers=1, num_heads=1, hidden_dim=8, mlp_dim=8,
+              num_classes=10, channels=1)
+    with pytest.raises(ValueError, match=r"takes \(16, 16\) x 1 images.*pass an image file"):
+        explain.load_image(odd, "4")

@@ -45,9 +45,14 @@ SCRIPT = textwrap.dedent(
             from zoo.translation import data
             pairs = data.load_dates(seed=0, train_size=10, validation_size=10, test_size=8).test
             return model.make_arrays(pairs)[0]
-        if name.startswith("vit-"):
-            from zoo.vit import data
-            return data.load_digits()[1][0][:8]
+        if name.startswith("spa-eng-"):
+            pairs = [("¿Dónde está la estación de tren más cercana?", "Where is the nearest station?"),
+                     ("Tom no sabe nadar.", "Tom can't swim.")]
+            return model.make_arrays(pairs)[0]
+        if name.startswith("vit-"):  # fixed images of the preset's size
+            shape = (4, *model.image_size, model.channels)
+            low, high = model.pixel_range or (0, 255)
+            return np.random.default_rng(0).uniform(low, high, shape).astype("float32")
         if name.startswith("tweets-"):
             return model.tokenizer(["i love it @bob :)", "worst day ever http://t.co/x", "meh"])
         if name.startswith("gpt-"):
