@@ -20,6 +20,7 @@ from keras import ops
 
 from bench import _timing
 from bench import common
+from zoo import compiling
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATES_MINUTES = 14  # per model
@@ -97,7 +98,7 @@ def decoding_speed(quick=False):
 
             return decoding.greedy_search(never_end, state, 64, length, 32)
 
-        return decoding.compile_function(run)
+        return compiling.compile_function(run, model.variables)
 
     cached, uncached = search(True), search(False)
     same = bool(np.array_equal(ops.convert_to_numpy(cached(source)[0]),

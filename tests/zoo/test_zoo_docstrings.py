@@ -9,7 +9,7 @@ from tests import docstring_examples
 
 MODULES = ["zoo.presets", "zoo.recipes", "zoo.cli", "zoo.training", "zoo.classifier", "zoo.classifier.data",
            "zoo.classifier.model", "zoo.batching", "zoo.data_paths", "zoo.text_inputs", "zoo.quiet_start",
-           "zoo.distribution", "zoo.shipping"]
+           "zoo.distribution", "zoo.shipping", "zoo.compiling"]
 
 
 @pytest.mark.parametrize("module_name, test_name", docstring_examples.cases(MODULES, skip={"zoo.training"}))

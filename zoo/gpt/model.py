@@ -6,6 +6,7 @@ from keras import ops
 
 import kattn
 from kattn import checks
+from zoo import compiling
 from zoo.gpt.tokenizer import WordTokenizer
 
 POSITIONS = ("learned", "rotary")
@@ -265,7 +266,7 @@ class GPT(keras.Model):
             )
             return tokens, record
 
-        return _compile(generate, self.variables, sampler.variables)
+        return compiling.compile_function(generate, self.variables, sampler.variables)
 
     def _generator_for(self, sampler, temperature, seed, top_k, top_p, use_cache, return_attention):
         """The compiled generator of a setting, made once. A seeded sampler's
@@ -460,40 +461,3 @@ class GPT(keras.Model):
             "tokenizer": None if self.tokenizer is None else self.tokenizer.get_config(),
         })
         return config
-
-
-def _compile(function, model_variables, sampler_variables):
-    """`function` compiled for the backend, reading the variables' values
-    when it runs (so the model can keep training between generations).
-
-    TensorFlow: a graph (`tf.function`). JAX: `jax.jit`, with every variable
-    passed in as a value through a `keras.StatelessScope`, and the samplers'
-    new random state written back. torch: as is, op by op.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    if backend != "jax":
-        return function
-    import jax
-
-    variables = [*model_variables, *sampler_variables]
-
-    def stateless(values, *args):
-        with keras.StatelessScope(state_mapping=list(zip(variables, values))) as scope:
-            outputs = function(*args)
-        new_state = [scope.get_current_value(v) for v in sampler_variables]
-        old_state = values[len(model_variables):]
-        return outputs, [old if new is None else new for old, new in zip(old_state, new_state)]
-
-    compiled = jax.jit(stateless)
-
-    def run(*args):
-        outputs, state = compiled([v.value for v in variables], *args)
-        for variable, value in zip(sampler_variables, state):
-            variable.assign(value)
-        return outputs
-
-    return run

@@ -27,7 +27,6 @@ finished hypotheses only padding at no cost, so beam 1 equals greedy.
 [[2, 4, 3, 0, 0]]
 """
 
-import keras
 from keras import ops
 from keras import tree
 
@@ -122,17 +121,3 @@ def beam_search(step, state, batch_size, beam_size, max_length, source_length):
     best = ops.argmax(ops.reshape(normalised, (batch_size, beam_size)), axis=-1)  # (B,)
     rows_kept = ops.arange(batch_size, dtype="int32") * beam_size + ops.cast(best, "int32")
     return ops.take(tokens, rows_kept, axis=0), ops.take(alignments, rows_kept, axis=0)
-
-
-def compile_function(function):
-    """`function` compiled to a graph on TensorFlow; eager elsewhere.
-
-    On TensorFlow `tf.function` reads the model's variables when it runs, so
-    a model can keep training between calls. (Under JAX, `jax.jit` would
-    freeze the weights it saw when tracing, so decoding stays eager there.)
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    return function

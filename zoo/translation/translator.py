@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo import text_inputs
+from zoo import compiling, text_inputs
 from zoo.translation import decoding, tokenizers
 
 TOKENIZERS = {
@@ -108,7 +108,7 @@ class Translator(keras.Model):
                     step, state, batch_size, beam_size, self.target_length, self.source_length
                 )
 
-            self._decoders[key] = decoding.compile_function(search)
+            self._decoders[key] = compiling.compile_function(search, self.variables)
         return self._decoders[key]
 
     def translate(self, texts, method="greedy", beam_size=4, return_attention=False):
