@@ -87,13 +87,11 @@ class _Curve(keras.callbacks.Callback):
 
 def perplexity_curve(quick=False, budget_tokens=BUDGET_TOKENS, points=CURVE_POINTS, sizes=None):
     """Train the recipe's GPT on `budget_tokens`; return (Markdown rows, final perplexity, note)."""
-    from zoo import recipes
     from zoo.gpt import data
     from zoo.gpt import recipes as gpt_recipes
 
     cores = "all cores (quick mode)" if quick else _one_core()
     keras.utils.set_random_seed(0)
-    options = recipes.Options(quick=quick, seed=0)
     splits = data.load_wikitext2(max_lines=gpt_recipes.QUICK_LINES if quick else None)
     length = 16 if quick else gpt_recipes.SEQUENCE_LENGTH
     batch = gpt_recipes.BATCH_SIZE
@@ -123,7 +121,8 @@ def perplexity_curve(quick=False, budget_tokens=BUDGET_TOKENS, points=CURVE_POIN
                       f"epoch); training took {minutes:.0f} min ({cores})")
     parameters = model.count_params()
     note = (f"{sizes['num_layers']} blocks, width {sizes['hidden_dim']}, {sizes['num_heads']} heads, "
-            f"FFN {sizes['intermediate_dim']}, dropout {sizes['dropout']}, {parameters:,} parameters "
+            f"FFN {sizes['intermediate_dim']}, dropout {sizes['dropout']}, {sizes.get('position', 'learned')} "
+            f"positions, {parameters:,} parameters "
             f"(tied embeddings), windows of {length}, batch {batch}, AdamW with warm-up and cosine "
             f"decay over {steps} steps; {cores}")
     return curve.rows, float(curve.rows[-1][1]), note
@@ -168,10 +167,13 @@ def generation_speed(quick=False, new_tokens=256, rounds=3):
     else:  # the recipe's sizes, with the WikiText-2 vocabulary
         from zoo.gpt.recipes import SIZES
 
-        sizes = dict(vocabulary_size=33278, **{k: v for k, v in SIZES.items() if k != "dropout"})
+        sizes = dict(vocabulary_size=33278,
+                     **{k: v for k, v in SIZES.items() if k not in ("dropout", "position")})
     keras.utils.set_random_seed(0)
-    model = GPT(max_sequence_length=new_tokens + 1, **sizes)
+    model = GPT(max_sequence_length=new_tokens + 1, **sizes)  # learned positions, as keras_hub's
     model.build()
+    rotary = GPT(max_sequence_length=new_tokens + 1, position="rotary", **sizes)  # as the recipe's
+    rotary.build()
     peer = _keras_hub_copy(model)
     prompt = np.array([[7]], "int32")
     padded = np.zeros((1, new_tokens + 1), "int32")
@@ -183,15 +185,19 @@ def generation_speed(quick=False, new_tokens=256, rounds=3):
         "keras_hub GPT2CausalLM, cache": lambda: np.asarray(
             peer.generate(peer_inputs, stop_token_ids=None)["token_ids"]),
         "ours, no cache": lambda: model.generate(prompt, new_tokens, use_cache=False),
+        "ours rotary, cache": lambda: rotary.generate(prompt, new_tokens),
+        "ours rotary, no cache": lambda: rotary.generate(prompt, new_tokens, use_cache=False),
     }
     outputs = {name: fn() for name, fn in contestants.items()}  # compile once, keep the tokens
-    same = {name: bool(np.array_equal(np.asarray(out), outputs["ours, cache"]))
-            for name, out in outputs.items()}
+    same = {name: bool(np.array_equal(  # rotary: other weights, so its own reference
+        np.asarray(out), outputs["ours rotary, cache" if "rotary" in name else "ours, cache"]))
+        for name, out in outputs.items()}
     times = _timing.interleaved(contestants, rounds, warmup=1)
     rows = [[name, f"{new_tokens / _timing.median(t):,.0f}", f"{_timing.median(t):.2f}",
              "yes" if same[name] else "NO"] for name, t in times.items()]
     ratios = (_timing.speedup(times["keras_hub GPT2CausalLM, cache"], times["ours, cache"]),
-              _timing.speedup(times["ours, no cache"], times["ours, cache"]))
+              _timing.speedup(times["ours, no cache"], times["ours, cache"]),
+              _timing.speedup(times["ours rotary, no cache"], times["ours rotary, cache"]))
     return rows, ratios, sizes, new_tokens, rounds
 
 
@@ -238,16 +244,18 @@ def speed_section(quick=False):
         backends = [keras.backend.backend()]
     rows, ratios = [], []
     for backend in backends:
-        speed_rows, (versus_peer, versus_no_cache), sizes, new_tokens, rounds = _speed_on(backend, quick)
+        speed_rows, (versus_peer, versus_no_cache, rotary_versus_no_cache), sizes, new_tokens, rounds = (
+            _speed_on(backend, quick))
         rows += [[backend, *row] for row in speed_rows]
         ratios.append(f"{backend}: **{versus_peer:.2f}x** keras_hub, cache vs no cache "
-                      f"**{versus_no_cache:.1f}x**")
+                      f"**{versus_no_cache:.1f}x** (rotary: **{rotary_versus_no_cache:.1f}x**)")
     return [
         "## GPT generation speed: key/value cache, and keras_hub's GPT2CausalLM with our weights",
         "",
         f"Greedy, {new_tokens} new tokens from a 1-token prompt, batch 1, vocabulary "
-        f"{sizes['vocabulary_size']:,}, {sizes['num_layers']} blocks of width {sizes['hidden_dim']}; "
-        f"on each backend in its own process, median of {rounds} generations taken in turns "
+        f"{sizes['vocabulary_size']:,}, {sizes['num_layers']} blocks of width {sizes['hidden_dim']}, "
+        "learned positions (as keras_hub's GPT-2) or rotary ones (as the recipe's; other weights, "
+        "so other tokens); on each backend in its own process, median of {rounds} generations taken in turns "
         "(after one untimed run that compiles).",
         "",
         common.table(["backend", "method", "tokens/s", "seconds per generation",

@@ -1,5 +1,5 @@
 """bench.gpt in quick mode: both parts run and, in a process on the suite's
-backend, the keras_hub copy and the uncached run generate our cached tokens."""
+backend, the keras_hub copy and the uncached runs generate our cached tokens."""
 
 import keras
 
@@ -11,9 +11,10 @@ def test_quick_run_has_both_parts_and_the_peer_gives_the_same_tokens():
     require_shared_data("wikitext-2/train.txt")
     text = gpt.run(quick=True)
     assert "test perplexity against training tokens" in text
-    # ours cached, keras_hub, ours uncached, in a process on this backend: our cached tokens
-    assert text.count(f"| {keras.backend.backend()} |") == 3
-    assert text.count("| yes |") == 3
+    # ours cached, keras_hub, ours uncached, and the rotary model cached and uncached, in a
+    # process on this backend: each gives its model's cached tokens
+    assert text.count(f"| {keras.backend.backend()} |") == 5
+    assert text.count("| yes |") == 5
     assert "| NO |" not in text
 
 
