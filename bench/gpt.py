@@ -255,7 +255,8 @@ def speed_section(quick=False):
         f"Greedy, {new_tokens} new tokens from a 1-token prompt, batch 1, vocabulary "
         f"{sizes['vocabulary_size']:,}, {sizes['num_layers']} blocks of width {sizes['hidden_dim']}, "
         "learned positions (as keras_hub's GPT-2) or rotary ones (as the recipe's; other weights, "
-        "so other tokens); on each backend in its own process, median of {rounds} generations taken in turns "
+        f"so other tokens); on each backend in its own process, median of {rounds} generations taken "
+        "in turns "
         "(after one untimed run that compiles).",
         "",
         common.table(["backend", "method", "tokens/s", "seconds per generation",

@@ -1,6 +1,8 @@
 """bench.gpt in quick mode: both parts run and, in a process on the suite's
 backend, the keras_hub copy and the uncached runs generate our cached tokens."""
 
+import re
+
 import keras
 
 from bench import gpt
@@ -16,6 +18,7 @@ def test_quick_run_has_both_parts_and_the_peer_gives_the_same_tokens():
     assert text.count(f"| {keras.backend.backend()} |") == 5
     assert text.count("| yes |") == 5
     assert "| NO |" not in text
+    assert not re.search(r"\{[a-z_]+\}", text), "a placeholder was left unformatted"
 
 
 def test_every_variable_maps_to_a_keras_hub_name():
